@@ -1,0 +1,124 @@
+/**
+ * cleanup-survey-progress: delete survey_progress rows that have expired — `expires_at < now`, or,
+ * without expires_at, `updated_at < now − N days`. Counts by kind of respondent.
+ */
+import type { Knex } from 'knex';
+import { audit } from '../db/audit.js';
+import { expiredProgress, progressKind, type ProgressKind, type ProgressRow } from '../db/progress.js';
+import { DAY_MS, fromDbInstant } from '../db/time.js';
+import { formatUtc, plural } from '../output.js';
+import type { JobHandler } from '../runner/types.js';
+
+export interface CleanupOptions {
+  olderThanDays: number;
+}
+
+const KIND_LABELS: Record<ProgressKind, string> = {
+  authenticated: 'authenticated',
+  anonymous: 'anonymous',
+  token: 'token-based',
+  unknown: 'without user, session or token',
+};
+
+const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) => {
+  const { out, dryRun } = ctx;
+  const staleBefore = new Date(ctx.now.getTime() - options.olderThanDays * DAY_MS);
+  const counts: Record<ProgressKind, number> = { authenticated: 0, anonymous: 0, token: 0, unknown: 0 };
+  const tally = (rows: ProgressRow[]) => {
+    for (const row of rows) {
+      const kind = progressKind(row);
+      counts[kind] += 1;
+      out.detail(`  progress ${row.id} (survey ${row.survey_id}, ${KIND_LABELS[kind]}): ${why(row)}`);
+    }
+  };
+  const why = (row: ProgressRow) => {
+    const expires = fromDbInstant(row.expires_at);
+    return expires
+      ? `expired ${formatUtc(expires)}`
+      : `no expiry, last updated ${row.updated_at ? formatUtc(fromDbInstant(row.updated_at)!) : 'never'}`;
+  };
+  const expired = (q: Knex.QueryBuilder) => expiredProgress(q, ctx.dialect, ctx.now, staleBefore);
+
+  out.line(ctx.startLine('survey progress cleanup'));
+  out.line(
+    `Expired: expires_at before now, or no expires_at and not updated for ${plural(options.olderThanDays, 'day')} (before ${formatUtc(staleBefore)})`,
+  );
+
+  const totals = await ctx.eachBatch<ProgressRow>({
+    label: 'deleting expired survey progress',
+    select: (afterId, size) =>
+      expired(ctx.db('survey_progress'))
+        .select('id', 'survey_id', 'user_id', 'session_key', 'access_token', 'updated_at', 'expires_at')
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(size),
+    preview: tally,
+    async apply(trx, rows) {
+      // Selected a moment ago; a draft the respondent touched since then is no longer expired.
+      // Lock and re-read inside the transaction so the counts match what was deleted.
+      let lockedQuery = expired(trx('survey_progress'))
+        .select('id', 'survey_id', 'user_id', 'session_key', 'access_token', 'updated_at', 'expires_at')
+        .whereIn(
+          'id',
+          rows.map((r) => r.id),
+        );
+      if (ctx.dialect !== 'sqlite') lockedQuery = lockedQuery.forUpdate();
+      const still: ProgressRow[] = await lockedQuery;
+      if (still.length === 0) return;
+      await trx('survey_progress')
+        .whereIn(
+          'id',
+          still.map((r) => r.id),
+        )
+        .del();
+      const before = { ...counts };
+      tally(still);
+      await audit(trx, ctx, {
+        action: 'survey_progress.deleted',
+        subjectType: 'survey_progress',
+        subjectId: null,
+        details: {
+          deleted: still.length,
+          firstId: still[0]!.id,
+          lastId: still[still.length - 1]!.id,
+          authenticated: counts.authenticated - before.authenticated,
+          anonymous: counts.anonymous - before.anonymous,
+          token: counts.token - before.token,
+          olderThanDays: options.olderThanDays,
+        },
+      });
+    },
+  });
+
+  const deleted = counts.authenticated + counts.anonymous + counts.token + counts.unknown;
+  out.line('');
+  out.line(
+    deleted === 0
+      ? 'No expired survey progress records.'
+      : `${dryRun ? 'Would delete' : 'Deleted'} ${plural(deleted, 'expired survey progress record')}:`,
+  );
+  if (deleted > 0) {
+    out.line(`  - authenticated: ${counts.authenticated}`);
+    out.line(`  - anonymous: ${counts.anonymous}`);
+    out.line(`  - token-based: ${counts.token}`);
+    if (counts.unknown > 0) out.line(`  - ${KIND_LABELS.unknown}: ${counts.unknown}`);
+  }
+  if (totals.limited) out.line(`Stopped at --limit; more expired records may remain for the next run.`);
+  out.line('');
+  out.line(`Survey progress cleanup completed at ${formatUtc(ctx.completedAt())}`);
+
+  return {
+    summary: {
+      deleted,
+      authenticated: counts.authenticated,
+      anonymous: counts.anonymous,
+      token: counts.token,
+      unknown: counts.unknown,
+      batches: totals.batches,
+      limited: totals.limited,
+      olderThanDays: options.olderThanDays,
+    },
+  };
+};
+
+export default cleanupSurveyProgress;

@@ -1,0 +1,9 @@
+/** send-scheduled-emails: not built yet. Says so and exits 70 rather than pretending to work. */
+import { ExitCode, OntimeError } from '../errors.js';
+import type { JobHandler } from '../runner/types.js';
+
+const notImplemented: JobHandler = async () => {
+  throw new OntimeError('send-scheduled-emails is not implemented yet in this version of ontime', ExitCode.internal);
+};
+
+export default notImplemented;

@@ -1,0 +1,120 @@
+/**
+ * DATABASE_URL → knex for the dialect. The only module that knows driver names; drivers and
+ * knex itself are imported here, lazily, so commands that need no database start fast.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Knex } from 'knex';
+import type { DatabaseConfig } from '../config.js';
+import { classifyDatabaseError } from '../errors.js';
+
+export type Db = Knex;
+
+let pgTypesConfigured = false;
+
+async function configurePgTypes(): Promise<void> {
+  if (pgTypesConfigured) return;
+  const pg = (await import('pg')).default;
+  // date → 'YYYY-MM-DD' as stored, not a Date at local midnight.
+  pg.types.setTypeParser(1082, (v: string) => v);
+  // timestamp without time zone (written by other programs) is UTC by our convention.
+  pg.types.setTypeParser(1114, (v: string) => new Date(v.replace(' ', 'T') + 'Z'));
+  // bigint ids and count(*) as numbers: ids stay far below 2^53.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  pg.types.setTypeParser(1700, (v: string) => Number(v));
+  pgTypesConfigured = true;
+}
+
+export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
+  switch (db.dialect) {
+    case 'sqlite':
+      return {
+        client: 'better-sqlite3',
+        connection: { filename: db.filename! },
+        useNullAsDefault: true,
+        pool: {
+          min: 1,
+          max: 1,
+          afterCreate(conn: any, done: (err: Error | null, conn: unknown) => void) {
+            try {
+              conn.pragma('journal_mode = WAL');
+              conn.pragma('foreign_keys = ON');
+              conn.pragma('busy_timeout = 10000');
+              conn.pragma('synchronous = NORMAL');
+              done(null, conn);
+            } catch (err) {
+              done(err as Error, conn);
+            }
+          },
+        },
+      };
+    case 'postgres':
+      return {
+        client: 'pg',
+        connection: {
+          host: db.host,
+          port: db.port,
+          user: db.user,
+          password: db.password,
+          database: db.database,
+          ssl: db.ssl ? { rejectUnauthorized: false } : undefined,
+          connectionTimeoutMillis: 10_000,
+          application_name: 'ontime',
+        } as Knex.PgConnectionConfig,
+        pool: {
+          min: 0,
+          max: poolMax,
+          afterCreate(conn: any, done: (err: Error | null, conn: unknown) => void) {
+            conn.query("SET TIME ZONE 'UTC'", (err: Error | null) => done(err, conn));
+          },
+        },
+        acquireConnectionTimeout: 15_000,
+      };
+    case 'mysql':
+      return {
+        client: 'mysql2',
+        connection: {
+          host: db.host,
+          port: db.port,
+          user: db.user,
+          password: db.password,
+          database: db.database,
+          timezone: 'Z',
+          dateStrings: ['DATE'],
+          connectTimeout: 10_000,
+          charset: 'utf8mb4',
+          ssl: db.ssl ? { rejectUnauthorized: false } : undefined,
+        } as unknown as Knex.MySql2ConnectionConfig,
+        pool: {
+          min: 0,
+          max: poolMax,
+          afterCreate(conn: any, done: (err: Error | null, conn: unknown) => void) {
+            conn.query(
+              "SET SESSION time_zone = '+00:00', SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+              (err: Error | null) => done(err, conn),
+            );
+          },
+        },
+        acquireConnectionTimeout: 15_000,
+      };
+  }
+}
+
+/** Connect and prove the connection works; unreachable → TemporaryError (75), refused → ConfigError (78). */
+export async function connect(db: DatabaseConfig, options: { poolMax?: number } = {}): Promise<Knex> {
+  if (db.dialect === 'postgres') await configurePgTypes();
+  if (db.dialect === 'sqlite' && db.filename && db.filename !== ':memory:') {
+    mkdirSync(dirname(db.filename), { recursive: true });
+  }
+  const { default: knexFactory } = await import('knex');
+  // knex prints pool errors to the console itself; we report them once, classified and redacted.
+  const quiet = () => undefined;
+  const knex = knexFactory({ ...knexConfig(db, options.poolMax), log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } });
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy().catch(() => undefined);
+    throw classifyDatabaseError(err, db.display) ?? err;
+  }
+  return knex;
+}

@@ -1,0 +1,179 @@
+/**
+ * Errors that carry the exit code of jobs.md, and the redaction every printed line goes through.
+ * Only cli.ts and the runner turn these into process exit codes.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  partial: 1,
+  usage: 64,
+  unavailable: 69,
+  internal: 70,
+  tempfail: 75,
+  config: 78,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+export class OntimeError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    /** What the operator can do about it; printed after the message. */
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class UsageError extends OntimeError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.usage, hint);
+  }
+}
+
+export class ConfigError extends OntimeError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.config, hint, options);
+  }
+}
+
+/** A service the job needs (SMTP) cannot be reached at all. */
+export class UnavailableError extends OntimeError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.unavailable, hint, options);
+  }
+}
+
+/** Safe to retry later: the database is unreachable, the time limit was reached, the lease was lost. */
+export class TemporaryError extends OntimeError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.tempfail, hint, options);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets. Config registers every password it reads; every line we print, every job_runs.error
+// and every alert passes through redact(), so a driver error that quotes a connection string
+// cannot leak one.
+
+const secrets = new Set<string>();
+
+export function registerSecret(secret: string | undefined | null): void {
+  if (!secret) return;
+  for (const form of [secret, safeDecode(secret), encodeURIComponent(secret)]) {
+    if (form && form.length >= 3) secrets.add(form);
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function redact(text: string): string {
+  let out = text;
+  // Longest first, so a secret that contains another is removed whole.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    out = out.split(secret).join('***');
+  }
+  // Any URL with inline credentials, even ones we were never told about.
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*):[^@\s]*@/gi, '$1:***@');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Turning anything thrown into an exit code and one line for stderr.
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+
+const DATABASE_CONFIG_CODES = new Set([
+  'ENOTFOUND', // unknown host: a typo, not a passing fault
+  '28P01', // invalid_password
+  '28000', // invalid_authorization_specification
+  '3D000', // invalid_catalog_name (database does not exist)
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+  'SQLITE_CANTOPEN',
+]);
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; errors?: unknown[] };
+  if (typeof e.code === 'string') return e.code;
+  // AggregateError from net when both IPv4 and IPv6 are refused.
+  if (Array.isArray(e.errors) && e.errors.length > 0) return errorCode(e.errors[0]);
+  return undefined;
+}
+
+/** Classify errors raised while connecting to or talking with the database. */
+export function classifyDatabaseError(err: unknown, what: string): OntimeError | undefined {
+  if (err instanceof OntimeError) return err;
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code && CONNECTION_CODES.has(code)) {
+    return new TemporaryError(
+      `cannot reach the database at ${what} (${code})`,
+      'check that the server is running and reachable; the job is safe to retry',
+      { cause: err },
+    );
+  }
+  if (/Knex: Timeout acquiring a connection/i.test(message)) {
+    return new TemporaryError(`timed out connecting to the database at ${what}`, 'the job is safe to retry', {
+      cause: err,
+    });
+  }
+  if (code && DATABASE_CONFIG_CODES.has(code)) {
+    return new ConfigError(`the database at ${what} refused us: ${firstLine(message)}`, 'check DATABASE_URL', {
+      cause: err,
+    });
+  }
+  return undefined;
+}
+
+export function firstLine(text: string): string {
+  return text.split('\n')[0]?.trim() ?? '';
+}
+
+export interface DescribedError {
+  exitCode: number;
+  message: string;
+  hint?: string;
+}
+
+/** Anything thrown → exit code and a one-line message. Unknown errors are bugs: 70, with where. */
+export function describeError(err: unknown): DescribedError {
+  if (err instanceof OntimeError) {
+    return { exitCode: err.exitCode, message: redact(err.message), hint: err.hint && redact(err.hint) };
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  const where = e.stack
+    ?.split('\n')
+    .slice(1)
+    .find((l) => !l.includes('node_modules') && !l.includes('node:'))
+    ?.trim()
+    .replace(/^at /, '');
+  return {
+    exitCode: ExitCode.internal,
+    message: redact(`internal error: ${firstLine(e.message)}${where ? ` (at ${where})` : ''}`),
+    hint: 'this is a bug in ontime; run again with --verbose for the stack trace and report it',
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The mail layer's contract, used by every job that sends mail. Type-only here so the runner and
+ * job handlers can name it without loading nodemailer; the implementation lives beside it.
+ *
+ * The outbox state machine (jobs.md): a row is created (or found, by dedupe_key) before the SMTP
+ * conversation, marked `sending`, and marked `sent` in the same transaction as the caller's domain
+ * update once the server accepted it. 4xx or a lost connection → back to `pending` for the next run;
+ * 5xx → `failed` with the server's answer. A row found `sending` (a crashed run) is sent again with
+ * the Message-ID it already has.
+ */
+import type { Knex } from 'knex';
+
+export interface OutgoingMessage {
+  /** e.g. `case-email:42:2026-11-23`; one outbox row, and at most one delivery, per key. */
+  dedupeKey: string;
+  /** `case-notification`, `survey-deletion-warning`, `job-failure-alert`, … */
+  kind: string;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface OutboxRow {
+  id: number;
+  dedupe_key: string;
+  kind: string | null;
+  to_address: string | null;
+  subject: string | null;
+  body_text: string | null;
+  body_html: string | null;
+  status: 'pending' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  message_id: string | null;
+}
+
+export type DeliveryOutcome =
+  /** The server accepted it; the row is `sent` and onSent ran in the same transaction. */
+  | { status: 'sent'; messageId: string }
+  /** Already sent by an earlier run: nothing was sent now. */
+  | { status: 'already-sent'; messageId: string | null }
+  /** 4xx or connection lost mid-way: the row is `pending` again, for the next run. */
+  | { status: 'deferred'; error: string }
+  /** 5xx: the row is `failed` with the server's answer. */
+  | { status: 'failed'; error: string }
+  /** The server could not be reached at all (refused, DNS, timeout before greeting): row `pending`. */
+  | { status: 'unreachable'; error: string };
+
+export interface Mailer {
+  /** Which transport is configured: `smtp`, `console` or `file`. */
+  readonly backend: string;
+  /**
+   * Create the outbox row for a message, or find the one that already has its dedupe key.
+   * Run it inside the caller's transaction when the message belongs to a domain change.
+   */
+  enqueue(db: Knex | Knex.Transaction, message: OutgoingMessage, runId: number | null): Promise<OutboxRow>;
+  /**
+   * Deliver one outbox row: pending/sending → sending → SMTP → sent (+ onSent in the same transaction).
+   * Never throws for SMTP answers; the outcome says what happened.
+   */
+  deliver(row: OutboxRow, onSent?: (trx: Knex.Transaction) => Promise<void>): Promise<DeliveryOutcome>;
+  /** Close pooled connections. The runner calls it in `finally`. */
+  close(): Promise<void>;
+}

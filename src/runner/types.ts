@@ -1,0 +1,69 @@
+/** What a job handler receives and returns. Type-only: importing it loads nothing. */
+import type { Knex } from 'knex';
+import type { Config, Dialect } from '../config.js';
+import type { Output } from '../output.js';
+import type { JobDefinition } from '../registry.js';
+import type { Mailer } from '../mail/mailer.js';
+
+export interface BatchSpec<Row extends { id: number }> {
+  /** Shown in progress on a terminal, e.g. "deleting expired progress". */
+  label?: string;
+  /** Due rows with id > afterId, in ascending id order, at most `size` of them. */
+  select(afterId: number, size: number): Promise<Row[]>;
+  /** Change one batch inside its own transaction (real runs). */
+  apply(trx: Knex.Transaction, rows: Row[]): Promise<void>;
+  /** Dry run: called instead of apply, with no transaction; must write nothing. */
+  preview?(rows: Row[]): void | Promise<void>;
+}
+
+export interface BatchTotals {
+  items: number;
+  batches: number;
+  /** True when --limit stopped the loop with rows possibly left. */
+  limited: boolean;
+}
+
+export interface JobContext {
+  readonly job: JobDefinition;
+  readonly db: Knex;
+  readonly dialect: Dialect;
+  /** The instant the run is evaluated at (the clock, or --now). */
+  readonly now: Date;
+  /** now's UTC calendar day, YYYY-MM-DD. */
+  readonly today: string;
+  readonly dryRun: boolean;
+  readonly verbose: boolean;
+  readonly out: Output;
+  readonly config: Config;
+  readonly batchSize: number;
+  /** `job:<name>`, the actor of audit rows and the source of history rows. */
+  readonly actor: string;
+  /** The job_runs row of this run; null in a dry run. */
+  readonly runId: number | null;
+  /**
+   * Keyset batches: select → (checkpoint) → one short transaction per batch, honouring
+   * --batch-size and --limit (shared by every loop of the run), with progress on a terminal.
+   */
+  eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals>;
+  /** How many more items --limit allows (Infinity without one). */
+  remaining(): number;
+  /** Called by the runner before every batch: lease still ours, time limit, signals. Throws to stop. */
+  checkpoint(): Promise<void>;
+  /** The mail layer, loaded (with nodemailer) on first use. */
+  mailer(): Promise<Mailer>;
+  /** `Starting <what> at 2026-11-23 02:00:00 UTC`, marked when it is a dry run. */
+  startLine(what: string): string;
+  /** `now` plus the time the run has taken: the instant for the completion line. */
+  completedAt(): Date;
+}
+
+export interface JobResult {
+  /** Counts for --json and job_runs.summary. */
+  summary: Record<string, unknown>;
+  /** Items that failed; more than zero makes the run `partial`, exit 1. */
+  failed?: number;
+  /** A specific exit code (e.g. 69 when SMTP could not be reached at all). */
+  exitCode?: number;
+}
+
+export type JobHandler<Options = Record<string, unknown>> = (ctx: JobContext, options: Options) => Promise<JobResult>;
