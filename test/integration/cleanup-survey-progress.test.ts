@@ -141,4 +141,15 @@ forEachDatabase('cleanup-survey-progress', (db) => {
     assert.equal(res.code, 0, res.stderr);
     assert.equal(JSON.parse(res.stdout).summary.deleted, 1);
   });
+
+  test('progress on a terminal for a run of several batches; never under --json or in a pipe', async () => {
+    await seed(Array.from({ length: 20 }, (_, i) => ({ session_key: `p${i}`, expires_at: daysAgo(1) })));
+    const tty = await runCli(['cleanup-survey-progress', ...NOW_ARG, '--dry-run', '--batch-size', '5'], env(), { tty: true });
+    assert.match(tty.stderr, /\r\x1b\[2Kdeleting expired survey progress: 10 items in 2 batches/);
+    assert.doesNotMatch(tty.stdout, /\r/);
+    const json = await runCli(['cleanup-survey-progress', ...NOW_ARG, '--dry-run', '--batch-size', '5', '--json'], env(), { tty: true });
+    assert.doesNotMatch(json.stderr + json.stdout, /\r/);
+    const pipe = await runCli(['cleanup-survey-progress', ...NOW_ARG, '--dry-run', '--batch-size', '5'], env());
+    assert.doesNotMatch(pipe.stderr + pipe.stdout, /\r/);
+  });
 });
