@@ -46,7 +46,7 @@ function secondsOfDayUtc(d: Date): number {
 function holdText(row: CaseReleaseRow): string {
   const start = fromDbDay(row.hold_start_date)!;
   const end = holdEnd(start, fromDbDay(row.hold_end_date), row.hold_duration_days === null ? null : Number(row.hold_duration_days));
-  return end ? `on hold from ${start} until ${end} (released from that day)` : `on hold since ${start} with no end`;
+  return end ? `on hold from ${start}, the hold is over on ${end}` : `on hold since ${start} with no end date`;
 }
 
 /** Every row of a query, a page at a time, for --verbose listings that must not load the table. */

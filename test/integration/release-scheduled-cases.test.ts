@@ -104,7 +104,7 @@ forEachDatabase('release-scheduled-cases', (db) => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Starting scheduled case release at 2026-06-10 12:00:00 UTC/);
     assert.match(r.stdout, /\(go\): released \(scheduled 2026-06-09, overdue\)/);
-    assert.match(r.stdout, /\(held\): held back, on hold from 2026-06-01 until 2026-07-01/);
+    assert.match(r.stdout, /\(held\): held back, on hold from 2026-06-01, the hold is over on 2026-07-01/);
     assert.match(r.stdout, /Released: 1 case\n/);
     assert.match(r.stdout, /Held back \(on hold today\): 1 case\n/);
     assert.match(r.stdout, /Scheduled case release completed at /);
