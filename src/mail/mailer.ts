@@ -33,6 +33,8 @@ export interface OutboxRow {
   attempts: number;
   last_error: string | null;
   message_id: string | null;
+  /** When the server accepted it (any stored instant form; read with fromDbInstant). */
+  sent_at?: unknown;
 }
 
 export type DeliveryOutcome =

@@ -9,6 +9,8 @@
  *   smtp.respondWith(550, 'data');     // answer DATA instead
  *   smtp.messages[0].messageId / .to / .subject / .text
  *   await smtp.close();
+ *
+ * Any login is accepted except the password `wrong` (535).
  */
 import { createServer } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
@@ -85,6 +87,12 @@ export async function startSmtpServer(options: { port?: number } = {}): Promise<
     hideSTARTTLS: true,
     logger: false,
     closeTimeout: 1000,
+    // Logins over plain TCP are fine on 127.0.0.1; the password "wrong" is refused with 535.
+    allowInsecureAuth: true,
+    onAuth(auth, _session, callback) {
+      if (auth.password === 'wrong') return callback(new Error('535 5.7.8 Authentication credentials invalid'));
+      callback(null, { user: auth.username });
+    },
     onConnect(_session, callback) {
       state.connections += 1;
       callback();

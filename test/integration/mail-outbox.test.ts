@@ -234,6 +234,36 @@ forEachDatabase('mail outbox', (db) => {
     assert.match(eml, new RegExp(`To: ${msg.to}`));
   });
 
+  test('a refused login is unreachable with cause auth, the row stays pending, the password is never shown', async () => {
+    const bad = await createMailer(
+      config({ ...smtp.env(), EMAIL_HOST_USER: 'mailer', EMAIL_HOST_PASSWORD: 'wrong' }),
+      db().knex,
+    );
+    try {
+      const msg = message(n);
+      const outcome = await sendNow(bad, db().knex, msg, null);
+      assert.equal(outcome.status, 'unreachable');
+      assert.equal((outcome as { cause?: string }).cause, 'auth');
+      assert.match((outcome as { error: string }).error, /EMAIL_HOST_PASSWORD/);
+      const row = await outbox(msg.dedupeKey);
+      assert.equal(row.status, 'pending');
+      assert.doesNotMatch(row.last_error, /wrong/);
+      assert.equal(smtp.messages.length, 0);
+    } finally {
+      await bad.close();
+    }
+  });
+
+  test('verify() checks the server without sending', async () => {
+    assert.equal((await mailer.verify()).ok, true);
+    const down = await createMailer(config({ EMAIL_HOST: '127.0.0.1', EMAIL_PORT: String(await closedPort()) }), db().knex);
+    const result = await down.verify();
+    await down.close();
+    assert.equal(result.ok, false);
+    assert.equal((result as { cause: string }).cause, 'connect');
+    assert.equal(smtp.messages.length, 0);
+  });
+
   test('no backend configured is a configuration error naming the variables', async () => {
     await assert.rejects(createMailer(config({}), db().knex), (err: Error & { exitCode?: number; hint?: string }) => {
       assert.equal(err.exitCode, 78);
