@@ -1,7 +1,7 @@
-/** `ontime disable`: not built yet. Says so and exits 70 rather than pretending to work. */
+/** `ontime disable <job>`: store job.<name>.enabled = false; the job then exits 0 with a note wherever it is started. */
+import { switchJob, type SwitchOptions } from '../job-switch.js';
 import type { Invocation } from '../runner/session.js';
 
-export default async function notImplemented(_options: unknown, inv: Invocation): Promise<number> {
-  inv.streams.stderr.write('error: `ontime disable` is not implemented yet in this version of ontime\n');
-  return 70;
+export default function disable(options: SwitchOptions, inv: Invocation): Promise<number> {
+  return switchJob(false, options, inv);
 }

@@ -1,7 +1,7 @@
-/** `ontime enable`: not built yet. Says so and exits 70 rather than pretending to work. */
+/** `ontime enable <job>`: store job.<name>.enabled = true. */
+import { switchJob, type SwitchOptions } from '../job-switch.js';
 import type { Invocation } from '../runner/session.js';
 
-export default async function notImplemented(_options: unknown, inv: Invocation): Promise<number> {
-  inv.streams.stderr.write('error: `ontime enable` is not implemented yet in this version of ontime\n');
-  return 70;
+export default function enable(options: SwitchOptions, inv: Invocation): Promise<number> {
+  return switchJob(true, options, inv);
 }

@@ -1,0 +1,56 @@
+/** `ontime enable|disable <job>`: job.<name>.enabled in system_settings, on every database. */
+import assert from 'node:assert/strict';
+import { beforeEach, test } from 'node:test';
+import { forEachDatabase } from '../helpers/databases.js';
+import { runCli } from '../helpers/cli.js';
+
+forEachDatabase('enable and disable', (db) => {
+  beforeEach(async () => {
+    await db().reset();
+  });
+  const setting = async (job: string) =>
+    (await db().knex('system_settings').where({ key: `job.${job}.enabled` }).first('value'))?.value as string | undefined;
+
+  test('disable stores false and says what changed; enable stores true', async () => {
+    const env = { DATABASE_URL: db().url };
+    const off = await runCli(['disable', 'send-scheduled-emails'], env);
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, /^send-scheduled-emails: enabled → disabled$/m);
+    assert.equal(await setting('send-scheduled-emails'), 'false');
+
+    const again = await runCli(['disable', 'send-scheduled-emails'], env);
+    assert.match(again.stdout, /already disabled; nothing changed/);
+
+    const on = await runCli(['enable', 'send-scheduled-emails'], env);
+    assert.equal(on.code, 0);
+    assert.match(on.stdout, /^send-scheduled-emails: disabled → enabled$/m);
+    assert.equal(await setting('send-scheduled-emails'), 'true');
+  });
+
+  test('the snake_case alias names the same job', async () => {
+    const r = await runCli(['disable', 'process_data_governance'], { DATABASE_URL: db().url });
+    assert.equal(r.code, 0);
+    assert.equal(await setting('process-data-governance'), 'false');
+  });
+
+  test('--json prints one object on stdout', async () => {
+    const r = await runCli(['disable', 'cleanup-survey-progress', '--json'], { DATABASE_URL: db().url });
+    assert.equal(r.code, 0);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      job: 'cleanup-survey-progress',
+      setting: 'job.cleanup-survey-progress.enabled',
+      enabled: false,
+      previous: true,
+      changed: true,
+      action: 'disable',
+    });
+  });
+
+  test('an unknown job exits 64, lists the jobs and changes nothing', async () => {
+    const before = await db().checksum();
+    const r = await runCli(['enable', 'release-cases'], { DATABASE_URL: db().url });
+    assert.equal(r.code, 64);
+    assert.match(r.stderr, /unknown job "release-cases"; jobs: release-scheduled-cases, send-scheduled-emails/);
+    assert.equal(await db().checksum(), before);
+  });
+});
