@@ -109,7 +109,7 @@ const adminCommands: AdminSpec[] = [
   {
     name: 'jobs',
     description: 'every job: schedule, enabled, next run, last run and result',
-    options: [jsonOption, verboseOption],
+    options: [['--now <instant>', 'evaluate as of this instant', parseInstant('--now')], jsonOption, verboseOption],
     load: () => import('./commands/jobs.js'),
   },
   {
