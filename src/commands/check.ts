@@ -38,7 +38,7 @@ export default async function check(options: CheckOptions, inv: Invocation): Pro
     const headline =
       problems.length === 0
         ? `ONTIME OK - ${scheduled} scheduled job${scheduled === 1 ? '' : 's'} on time and green`
-        : `ONTIME ${LABEL[worst]} - ${problems.map((p) => `${p.job} ${p.reason}`).join('; ')}`;
+        : `ONTIME ${LABEL[worst]} - ${problems.map((p) => `${p.job} ${p.short}`).join(', ')}`;
     if (options.json) {
       out.emitJson({ now: now.toISOString(), status: LABEL[worst], exitCode: NAGIOS_CODE[worst], summary: headline, jobs: verdicts });
     } else {

@@ -31,7 +31,7 @@ export default async function why(options: WhyOptions, inv: Invocation): Promise
     const dialect = config.database.dialect;
     const enabled = await jobEnabled(db, def.name);
     const status = await jobStatus(db, dialect, def, { now, timezone: tz, enabled, installedAt: await installedAt(db) });
-    const last = await lastRun(db, dialect, def.name, now);
+    const last = await lastRun(db, dialect, def.name);
 
     if (options.json) {
       const s = status.state;

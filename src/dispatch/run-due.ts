@@ -11,11 +11,10 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { OntimeError } from '../errors.js';
 import { getBooleanSetting } from '../db/settings.js';
-import { installedAt, lastScheduledRun, runForSlot, type JobRun } from '../db/job-status.js';
+import { lastScheduledRun, runForSlot, type JobRun } from '../db/job-status.js';
 import { formatUtc, type Output } from '../output.js';
 import { jobs, type JobDefinition } from '../registry.js';
-import { catchUpWindow } from './slots.js';
-import { missedBefore, slotsOf } from './slot-status.js';
+import { evaluateDue } from '../schedule/due.js';
 import { exitMeaning, spawnJob, worstExitCode } from './spawn-job.js';
 import { formatInZone } from './time-format.js';
 
@@ -47,17 +46,28 @@ export interface DueOutcome {
 }
 
 export async function planRunDue(db: Knex, dialect: Dialect, now: Date, timezone: string): Promise<DueEntry[]> {
-  const setupAt = await installedAt(db);
   const plan: DueEntry[] = [];
   for (const def of jobs) {
-    const slots = slotsOf(def, timezone);
-    if (!slots) {
+    if (!def.schedule) {
       plan.push({ job: def, action: 'unscheduled', slot: null, missedEarlier: 0 });
       continue;
     }
-    const slot = slots.latest(now);
-    if (!slot) {
+    const previous = await lastScheduledRun(db, dialect, def.name, now);
+    const decision = evaluateDue({
+      schedule: def.schedule,
+      timeZone: timezone,
+      now,
+      recordedSlots: previous?.scheduledFor ? [previous.scheduledFor] : [],
+    });
+    const slot = decision.slot;
+    if (decision.state === 'no-slot' || !slot) {
       plan.push({ job: def, action: 'no-slot', slot: null, missedEarlier: 0 });
+      continue;
+    }
+    const windowEnds = new Date(slot.getTime() + decision.windowMs);
+    if (decision.state === 'already-run') {
+      const existing = (await runForSlot(db, dialect, def.name, slot)) ?? previous;
+      plan.push({ job: def, action: 'already-ran', slot, existing, missedEarlier: 0, windowEnds });
       continue;
     }
     let enabled: boolean;
@@ -68,17 +78,12 @@ export async function planRunDue(db: Knex, dialect: Dialect, now: Date, timezone
       plan.push({ job: def, action: 'bad-setting', slot, missedEarlier: 0, problem, problemExitCode: err instanceof OntimeError ? err.exitCode : 70 });
       continue;
     }
-    const windowEnds = new Date(slot.getTime() + catchUpWindow(slots, slot));
-    const existing = await runForSlot(db, dialect, def.name, slot);
-    if (existing) {
-      plan.push({ job: def, action: 'already-ran', slot, existing, missedEarlier: 0, windowEnds });
-      continue;
-    }
-    const previous = await lastScheduledRun(db, dialect, def.name, slot);
-    const missedEarlier = missedBefore(def, timezone, slot, previous?.scheduledFor ?? setupAt);
-    if (!enabled) plan.push({ job: def, action: 'disabled', slot, missedEarlier, windowEnds });
-    else if (now.getTime() > windowEnds.getTime()) plan.push({ job: def, action: 'missed', slot, missedEarlier, windowEnds });
-    else plan.push({ job: def, action: 'run', slot, missedEarlier, windowEnds });
+    // When due, `missed` counts the earlier slots coalesced into this run; when missed, it
+    // includes this slot too.
+    const missedCount = decision.missed ? decision.missed.count - (decision.state === 'missed' ? 1 : 0) : 0;
+    if (!enabled) plan.push({ job: def, action: 'disabled', slot, missedEarlier: missedCount, windowEnds });
+    else if (decision.state === 'missed') plan.push({ job: def, action: 'missed', slot, missedEarlier: missedCount, windowEnds });
+    else plan.push({ job: def, action: 'run', slot, missedEarlier: missedCount, windowEnds });
   }
   return plan;
 }

@@ -5,8 +5,9 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { runServingSlot, type JobRun } from '../db/job-status.js';
+import { formatUtc } from '../output.js';
 import type { JobDefinition } from '../registry.js';
-import { catchUpWindow, countSlotsBetween, gracePeriod, jobSlots, type JobSlots } from './slots.js';
+import { catchUpWindow, gracePeriod, jobSlots, type JobSlots } from './slots.js';
 
 export type SlotState =
   /** No schedule: started by hand only (bulk-update-case-status). */
@@ -51,7 +52,8 @@ export function skipReason(run: JobRun): string {
   const pick = (...keys: string[]) => keys.map((k) => s[k]).find((v) => typeof v === 'string' && v !== '') as string | undefined;
   const holder = pick('holder', 'heldBy', 'lockHolder', 'lock_holder');
   const reason = pick('reason', 'note', 'message', 'text');
-  if (holder) return `the job's lock was held by ${holder}${reason && !reason.includes(holder) ? ` (${reason})` : ''}`;
+  if (holder) return `the job's lock was held by ${holder}${reason && reason !== 'lock held' && !reason.includes(holder) ? ` (${reason})` : ''}`;
+  if (reason === 'disabled') return 'the job was disabled';
   if (reason) return reason;
   if (s.disabled === true) return 'the job was disabled';
   return run.error ?? 'no reason recorded';
@@ -80,13 +82,6 @@ export async function jobStatus(db: Knex, dialect: Dialect, def: JobDefinition, 
   return { ...base, state: { kind: 'missed', slot, windowEnds } };
 }
 
-/** Slots missed before `slot` since the previous dispatcher run (or since setup), not replayed. */
-export function missedBefore(def: JobDefinition, timezone: string, slot: Date, since: Date | null): number {
-  const slots = slotsOf(def, timezone);
-  if (!slots || !since || since.getTime() >= slot.getTime()) return 0;
-  return countSlotsBetween(slots, since, slot);
-}
-
 // ----------------------------------------------------------------------------------------------
 // check's verdict
 
@@ -96,51 +91,51 @@ export const NAGIOS_CODE: Record<Verdict, number> = { ok: 0, warning: 1, critica
 
 export interface JobVerdict {
   verdict: Verdict;
-  /** One short phrase, e.g. "failed (exit 70) at 2026-11-23 02:00:04 UTC". */
+  /** A few words for the Nagios status line, e.g. "failed (exit 70)". */
+  short: string;
+  /** The detail line, e.g. "failed (exit 70) at 2026-11-23 02:00:04 UTC: <error>". */
   reason: string;
 }
 
 export function verdictOf(status: JobStatus, now: Date): JobVerdict {
   const s = status.state;
+  const v = (verdict: Verdict, short: string, reason = short): JobVerdict => ({ verdict, short, reason });
   switch (s.kind) {
     case 'unscheduled':
-      return { verdict: 'ok', reason: 'no schedule (started by hand)' };
+      return v('ok', 'no schedule', 'no schedule (started by hand)');
     case 'disabled':
-      return { verdict: 'ok', reason: 'disabled' };
+      return v('ok', 'disabled', `disabled${s.slot ? `; slot ${formatUtc(s.slot)} not run` : ''}`);
     case 'not-yet-due':
-      return { verdict: 'ok', reason: 'no slot since ontime was set up' };
+      return v('ok', 'not yet due', 'not yet due: no slot since ontime was set up');
     case 'skipped':
-      return { verdict: 'ok', reason: `skipped: ${s.reason}` };
+      return v('ok', 'skipped', `slot ${formatUtc(s.slot)} skipped: ${s.reason}`);
     case 'due':
       return s.late
-        ? { verdict: 'warning', reason: `late: the slot of ${iso(s.slot)} has not started` }
-        : { verdict: 'ok', reason: `due (slot ${iso(s.slot)}), within its grace period` };
+        ? v('warning', 'late', `late: the slot of ${formatUtc(s.slot)} has not started (grace ${Math.round((status.graceMs ?? 0) / 60_000)} min)`)
+        : v('ok', 'due', `due: slot ${formatUtc(s.slot)}, within its grace period`);
     case 'missed':
-      return { verdict: 'critical', reason: `never ran: the slot of ${iso(s.slot)} was missed` };
+      return v('critical', 'never ran', `never ran: the slot of ${formatUtc(s.slot)} was missed (catch-up window closed ${formatUtc(s.windowEnds)})`);
     case 'ran': {
       const r = s.run;
       const code = r.exitCode === null ? '' : ` (exit ${r.exitCode})`;
+      const at = `slot ${formatUtc(s.slot)}, run ${r.id}`;
       switch (r.status) {
         case 'succeeded':
-          return { verdict: 'ok', reason: `succeeded at ${iso(r.finishedAt ?? r.startedAt)}` };
+          return v('ok', 'succeeded', `succeeded (${at}, finished ${formatUtc(r.finishedAt ?? r.startedAt)})`);
         case 'running': {
           const limit = status.job.timeoutSeconds * 1000 + (status.graceMs ?? 0);
           return now.getTime() - r.startedAt.getTime() > limit
-            ? { verdict: 'warning', reason: `still running since ${iso(r.startedAt)}, past its ${status.job.timeoutSeconds / 60} min time limit` }
-            : { verdict: 'ok', reason: `running since ${iso(r.startedAt)}` };
+            ? v('warning', 'still running', `still running since ${formatUtc(r.startedAt)}, past its ${status.job.timeoutSeconds / 60} min time limit (${at})`)
+            : v('ok', 'running', `running since ${formatUtc(r.startedAt)} (${at})`);
         }
         case 'partial':
         case 'interrupted':
-          return { verdict: 'warning', reason: `${r.status}${code} at ${iso(r.finishedAt ?? r.startedAt)}` };
+          return v('warning', `${r.status}${code}`, `${r.status}${code} (${at})${r.error ? `: ${firstLine(r.error)}` : ''}`);
         default:
-          return { verdict: 'critical', reason: `${r.status}${code} at ${iso(r.finishedAt ?? r.startedAt)}${r.error ? `: ${firstLine(r.error)}` : ''}` };
+          return v('critical', `${r.status}${code}`, `${r.status}${code} (${at})${r.error ? `: ${firstLine(r.error)}` : ''}`);
       }
     }
   }
-}
-
-function iso(d: Date): string {
-  return d.toISOString().replace('.000Z', 'Z');
 }
 
 function firstLine(text: string): string {
