@@ -39,10 +39,15 @@ function addCommonJobOptions(cmd: Command): Command {
       '--timeout <duration>',
       'stop cleanly after the current batch once this long has passed (90s, 15m, 2h); exit 75',
       argParser(parseDuration('--timeout')),
+    )
+    // Set by the dispatcher (`run-due`) when it starts a job; recorded in job_runs. Not for people.
+    .addOption(new Option('--trigger <trigger>', 'who started the run').choices(['cli', 'run-due']).default('cli').hideHelp())
+    .addOption(
+      new Option('--scheduled-for <instant>', 'the schedule slot this run serves').argParser(argParser(parseInstant('--scheduled-for'))).hideHelp(),
     );
 }
 
-const COMMON_KEYS = new Set(['dryRun', 'verbose', 'json', 'now', 'batchSize', 'limit', 'timeout']);
+const COMMON_KEYS = new Set(['dryRun', 'verbose', 'json', 'now', 'batchSize', 'limit', 'timeout', 'trigger', 'scheduledFor']);
 
 function addJobCommand(program: Command, def: JobDefinition, inv: Invocation, setExit: (code: number) => void): void {
   const cmd = program
@@ -70,6 +75,8 @@ function addJobCommand(program: Command, def: JobDefinition, inv: Invocation, se
           batchSize: opts.batchSize as number,
           limit: opts.limit as number | undefined,
           timeout: opts.timeout as number | undefined,
+          trigger: opts.trigger === 'run-due' ? 'run-due' : 'cli',
+          scheduledFor: opts.scheduledFor as Date | undefined,
         },
         jobOptions,
         inv,
@@ -109,7 +116,7 @@ const adminCommands: AdminSpec[] = [
   {
     name: 'jobs',
     description: 'every job: schedule, enabled, next run, last run and result',
-    options: [jsonOption, verboseOption],
+    options: [['--now <instant>', 'evaluate as of this instant', parseInstant('--now')], jsonOption, verboseOption],
     load: () => import('./commands/jobs.js'),
   },
   {

@@ -1,7 +1,63 @@
-/** `ontime check`: not built yet. Says so and exits 70 rather than pretending to work. */
-import type { Invocation } from '../runner/session.js';
+/**
+ * `ontime check [--now] [--json]`: a monitoring probe with Nagios exit codes. 0: every enabled
+ * scheduled job's latest slot ran (or is within its grace period) and succeeded; 1: one is late,
+ * partial or interrupted; 2: one failed or never ran (missed); 3: ontime could not check at all.
+ */
+import { describeError } from '../errors.js';
+import { NAGIOS_CODE, statusesOf, verdictOf, type Verdict } from '../dispatch/slot-status.js';
+import { Output } from '../output.js';
+import { jobs } from '../registry.js';
+import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
-export default async function notImplemented(_options: unknown, inv: Invocation): Promise<number> {
-  inv.streams.stderr.write('error: `ontime check` is not implemented yet in this version of ontime\n');
-  return 70;
+export interface CheckOptions {
+  now?: Date;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const LABEL: Record<Verdict, string> = { ok: 'OK', warning: 'WARNING', critical: 'CRITICAL' };
+const RANK: Record<Verdict, number> = { ok: 0, warning: 1, critical: 2 };
+
+export default async function check(options: CheckOptions, inv: Invocation): Promise<number> {
+  const now = options.now ?? new Date();
+  const result = await withSession(inv, { json: false, verbose: options.verbose }, async (session) => {
+    const { config } = session;
+    const out = new Output(inv.streams, { json: options.json, verbose: options.verbose, env: inv.env });
+    let verdicts;
+    try {
+      const db = await session.db();
+      await assertMigrated(db);
+      const statuses = await statusesOf(db, config.database.dialect, jobs, now, config.timezone);
+      verdicts = statuses.map((s) => ({ job: s.job.name, enabled: s.enabled, state: s.state.kind, ...verdictOf(s, now) }));
+    } catch (err) {
+      return unknown(out, options, describeError(err).message);
+    }
+    const worst = verdicts.reduce<Verdict>((w, v) => (RANK[v.verdict] > RANK[w] ? v.verdict : w), 'ok');
+    const problems = verdicts.filter((v) => v.verdict !== 'ok').sort((a, b) => RANK[b.verdict] - RANK[a.verdict]);
+    const scheduled = verdicts.filter((v) => v.state !== 'unscheduled' && v.state !== 'disabled').length;
+    const headline =
+      problems.length === 0
+        ? `ONTIME OK - ${scheduled} scheduled job${scheduled === 1 ? '' : 's'} on time and green`
+        : `ONTIME ${LABEL[worst]} - ${problems.map((p) => `${p.job} ${p.short}`).join(', ')}`;
+    if (options.json) {
+      out.emitJson({ now: now.toISOString(), status: LABEL[worst], exitCode: NAGIOS_CODE[worst], summary: headline, jobs: verdicts });
+    } else {
+      out.line(headline);
+      for (const v of [...problems, ...verdicts.filter((x) => x.verdict === 'ok')]) out.line(`${LABEL[v.verdict].padEnd(8)} ${v.job}: ${v.reason}`);
+    }
+    return NAGIOS_CODE[worst];
+  });
+  if (result > 3) {
+    // Configuration unreadable: withSession has printed the error; Nagios wants a status line.
+    inv.streams.stdout.write(`ONTIME UNKNOWN - cannot check (exit ${result}: see the error above)\n`);
+    return 3;
+  }
+  return result;
+}
+
+/** Nagios UNKNOWN (3): the probe itself could not look (configuration, database down, not migrated). */
+function unknown(out: Output, options: CheckOptions, message: string): number {
+  if (options.json) out.emitJson({ status: 'UNKNOWN', exitCode: 3, summary: `ONTIME UNKNOWN - ${message}` });
+  else out.line(`ONTIME UNKNOWN - ${message}`);
+  return 3;
 }

@@ -1,7 +1,157 @@
-/** `ontime history`: not built yet. Says so and exits 70 rather than pretending to work. */
-import type { Invocation } from '../runner/session.js';
+/** `ontime history [job] [--limit n] [--json]`: recent job_runs rows, newest first. */
+import { UsageError } from '../errors.js';
+import type { ChalkInstance } from 'chalk';
+import { formatUtc } from '../output.js';
+import { fromDbInstant } from '../db/time.js';
+import { findJob } from '../registry.js';
+import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
+import type { JobRunRow } from '../db/job-runs.js';
 
-export default async function notImplemented(_options: unknown, inv: Invocation): Promise<number> {
-  inv.streams.stderr.write('error: `ontime history` is not implemented yet in this version of ontime\n');
-  return 70;
+interface HistoryOptions {
+  args: string[];
+  limit?: number;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const DEFAULT_LIMIT = 20;
+
+export default async function history(options: HistoryOptions, inv: Invocation): Promise<number> {
+  return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
+    const name = options.args[0];
+    const job = name === undefined ? undefined : findJob(name);
+    if (name !== undefined && !job) {
+      throw new UsageError(`there is no job named "${name}"`, 'run `ontime --help` for the list of jobs');
+    }
+    const db = await session.db();
+    await assertMigrated(db);
+    const { recentRuns } = await import('../db/job-runs.js');
+    const rows = await recentRuns(db, { job: job?.name, limit: options.limit ?? DEFAULT_LIMIT });
+    const runs = rows.map(toRun);
+    if (options.json) {
+      session.out.emitJson({ job: job?.name ?? null, runs });
+      return 0;
+    }
+    if (runs.length === 0) {
+      session.out.line(job ? `No runs of ${job.name} recorded yet.` : 'No runs recorded yet.');
+      return 0;
+    }
+    const style = session.out.style;
+    const header = ['ID', 'JOB', 'TRIGGER', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'HOST', 'SUMMARY'];
+    const table = runs.map((r) => [
+      String(r.id),
+      r.job,
+      r.trigger,
+      r.startedAt ? formatUtc(new Date(r.startedAt)).replace(' UTC', '') : '',
+      r.durationMs === null ? (r.status === 'running' ? 'running' : '') : formatDuration(r.durationMs),
+      r.status,
+      r.exitCode === null ? '' : String(r.exitCode),
+      r.host ? `${r.host}:${r.pid ?? ''}` : '',
+      shortSummary(r),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+    const pad = (cells: string[], colour?: (i: number, text: string) => string) =>
+      cells
+        .map((c, i) => {
+          const text = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+          return colour ? colour(i, text) : text;
+        })
+        .join('  ')
+        .trimEnd();
+    session.out.line(style.bold(pad(header)));
+    for (const [i, row] of table.entries()) {
+      session.out.line(pad(row, (col, text) => (col === 5 ? statusColour(style, runs[i]!.status)(text) : text)));
+    }
+    if (runs.length === (options.limit ?? DEFAULT_LIMIT)) {
+      session.out.line(style.dim(`(newest ${runs.length}; --limit n for more)`));
+    }
+    return 0;
+  });
+}
+
+interface Run {
+  id: number;
+  job: string;
+  trigger: string;
+  scheduledFor: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  status: string;
+  exitCode: number | null;
+  host: string | null;
+  pid: number | null;
+  summary: Record<string, unknown>;
+  error: string | null;
+}
+
+function toRun(row: JobRunRow): Run {
+  const started = fromDbInstant(row.started_at);
+  const finished = fromDbInstant(row.finished_at);
+  let summary: Record<string, unknown> = {};
+  try {
+    summary = row.summary ? (JSON.parse(row.summary) as Record<string, unknown>) : {};
+  } catch {
+    summary = { unreadable: row.summary };
+  }
+  return {
+    id: Number(row.id),
+    job: row.job,
+    trigger: row.trigger,
+    scheduledFor: fromDbInstant(row.scheduled_for)?.toISOString() ?? null,
+    startedAt: started?.toISOString() ?? null,
+    finishedAt: finished?.toISOString() ?? null,
+    durationMs: started && finished ? Math.max(0, finished.getTime() - started.getTime()) : null,
+    status: row.status,
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    host: row.host,
+    pid: row.pid === null ? null : Number(row.pid),
+    summary,
+    error: row.error,
+  };
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+const MAX_SUMMARY = 70;
+
+function shortSummary(r: Run): string {
+  let text: string;
+  if (r.status === 'skipped') {
+    const reason = String(r.summary.reason ?? 'skipped');
+    text = r.summary.holder ? `${reason}: ${String(r.summary.holder)}` : reason;
+  } else if (r.error) {
+    text = r.error;
+  } else {
+    text = Object.entries(r.summary)
+      .filter(([, v]) => (typeof v === 'number' && v !== 0) || v === true)
+      .map(([k, v]) => (v === true ? k : `${k}=${v}`))
+      .join(' ');
+  }
+  text = text.replace(/\s+/g, ' ');
+  return text.length > MAX_SUMMARY ? `${text.slice(0, MAX_SUMMARY - 1)}…` : text;
+}
+
+function statusColour(style: ChalkInstance, status: string): (s: string) => string {
+  switch (status) {
+    case 'succeeded':
+      return style.green;
+    case 'partial':
+    case 'interrupted':
+      return style.yellow;
+    case 'failed':
+    case 'abandoned':
+      return style.red;
+    case 'running':
+      return style.cyan;
+    default:
+      return style.dim;
+  }
 }

@@ -1,16 +1,20 @@
 /**
- * The one place a job run happens: configuration → connection → migrations check → (lock and
- * job_runs row) → handler → summary, status and exit code → (release, ping, alert) → close.
+ * The one place a job run happens: configuration → connection → migrations check → (disabled?
+ * lock, abandoned runs, job_runs row, signals) → handler → summary, status and exit code →
+ * (row finished, release, ping, alert) → close. A dry run skips everything in parentheses.
+ * docs/run-safety.md tells the operator's side of it.
  */
+import { hostname } from 'node:os';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
-import { TemporaryError, UsageError } from '../errors.js';
+import { classifyDatabaseError, describeError, UsageError } from '../errors.js';
 import { formatUtc, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import { utcDay } from '../db/time.js';
 import type { Mailer } from '../mail/mailer.js';
 import { runBatches } from './batches.js';
-import { assertMigrated, withSession, type Invocation } from './session.js';
+import { assertMigrated, withSession, type Invocation, type Session } from './session.js';
+import { RunInterrupted, StopSignals } from './signals.js';
 import type { BatchSpec, BatchTotals, JobContext, JobResult } from './types.js';
 
 export interface CommonOptions {
@@ -22,12 +26,23 @@ export interface CommonOptions {
   limit?: number;
   /** Milliseconds; defaults to the job's timeout from the registry. */
   timeout?: number;
+  /** Who started the run: a person or scheduler directly (`cli`), or the dispatcher (`run-due`). */
+  trigger?: 'cli' | 'run-due';
+  /** The schedule slot this run serves (dispatcher runs); claims the slot in job_runs. */
+  scheduledFor?: Date;
 }
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'skipped' | 'interrupted';
 
 /** Slack for `--now` against the clock: a value typed a moment ago is not "the future". */
 const NOW_SLACK_MS = 1000;
+
+/**
+ * TEST HOOK, documented in docs/run-safety.md: ONTIME_TEST_BATCH_DELAY_MS makes every checkpoint
+ * wait that long (announcing it on stderr) before it checks the lock, so tests can signal, pause
+ * or kill a run between batches. Never set it in production.
+ */
+const TEST_BATCH_DELAY_ENV = 'ONTIME_TEST_BATCH_DELAY_MS';
 
 export async function runJob(
   def: JobDefinition,
@@ -45,49 +60,217 @@ export async function runJob(
         'a run in the future changes data early; add --dry-run to preview it',
       );
     }
-    const db = await session.db();
-    await assertMigrated(db);
-
-    // Run safety belongs here, for real runs only (a dry run takes no lock and writes no row):
-    // take the job's lock (held → record `skipped`, exit 0), mark this job's crashed `running`
-    // rows `abandoned`, write this run's `running` row, and arm signal handling.
-    const runId: number | null = null;
-
+    const timeoutMs = common.timeout ?? def.timeoutSeconds * 1000;
+    let db: Knex;
+    try {
+      db = await session.db();
+      await assertMigrated(db);
+    } catch (err) {
+      // The monitor still hears how a real run ended when the database is out of reach.
+      if (!common.dryRun) {
+        const { sendPing } = await import('./ping.js');
+        await sendPing(session.config.pingUrl, def.name, String(exitCodeOf(err, session)), session.out);
+      }
+      throw err;
+    }
     const { default: handler } = await def.load();
-    const ctx = new RunContext({
-      job: def,
-      db,
-      config: session.config,
-      out: session.out,
-      now,
-      dryRun: common.dryRun,
-      verbose: common.verbose,
-      batchSize: common.batchSize,
-      limit: common.limit,
-      deadline: Date.now() + (common.timeout ?? def.timeoutSeconds * 1000),
-      timeoutMs: common.timeout ?? def.timeoutSeconds * 1000,
-      runId,
+    const { getBooleanSetting } = await import('../db/settings.js');
+    const enabled = await getBooleanSetting(db, `job.${def.name}.enabled`, true);
+
+    if (common.dryRun) {
+      // A dry run of a disabled job still previews: that is how one checks it before enabling it.
+      if (!enabled) session.out.notice(`note: ${def.name} is disabled; this dry run shows what it would change once enabled`);
+      const ctx = new RunContext({
+        job: def, db, config: session.config, out: session.out, now, dryRun: true, verbose: common.verbose,
+        batchSize: common.batchSize, limit: common.limit, deadline: Date.now() + timeoutMs, timeoutMs, runId: null,
+      });
+      session.onClose(() => ctx.closeMailer());
+      const result: JobResult = await handler(ctx, jobOptions);
+      const exitCode = result.exitCode ?? (result.failed ? 1 : 0);
+      const status: RunStatus = exitCode === 0 ? 'succeeded' : exitCode === 1 ? 'partial' : 'failed';
+      if (common.json) {
+        session.out.emitJson({ ...header(), status, exitCode, summary: result.summary, durationMs: Math.round(Date.now() - clockAtStart.getTime()) });
+      }
+      return exitCode;
+    }
+
+    return realRun({ def, common, jobOptions, session, db, now, timeoutMs, enabled, handler, header, clockAtStart });
+  });
+}
+
+function exitCodeOf(err: unknown, session: Session): number {
+  return describeError(classifyDatabaseError(err, session.config.database.display) ?? err).exitCode;
+}
+
+interface RealRun {
+  def: JobDefinition;
+  common: CommonOptions;
+  jobOptions: Record<string, unknown>;
+  session: Session;
+  db: Knex;
+  now: Date;
+  timeoutMs: number;
+  enabled: boolean;
+  handler: (ctx: JobContext, options: Record<string, unknown>) => Promise<JobResult>;
+  header: () => Record<string, unknown>;
+  clockAtStart: Date;
+}
+
+/** A real run: everything of "How every run goes" (jobs.md) around the handler. */
+async function realRun(r: RealRun): Promise<number> {
+  const { def, common, session, db } = r;
+  const { out, config } = session;
+  const dialect = config.database.dialect;
+  const [{ RunRecorder }, locks, { abandonRunningRuns, SlotTakenError }, { sendPing }] = await Promise.all([
+    import('./history.js'),
+    import('./locks.js'),
+    import('../db/job-runs.js'),
+    import('./ping.js'),
+  ]);
+  const host = hostname();
+  const recorder = new RunRecorder(db, dialect, {
+    job: def.name,
+    trigger: common.trigger ?? 'cli',
+    scheduledFor: common.scheduledFor ?? null,
+    host,
+    pid: process.pid,
+  });
+  const slotNote = () =>
+    out.line(`${def.name}: the schedule slot ${formatUtc(common.scheduledFor!)} already has a run (another host took it); nothing to do.`);
+  const emitSkipped = (reason: string, extra: Record<string, unknown> = {}) => {
+    if (common.json) out.emitJson({ ...r.header(), status: 'skipped', exitCode: 0, reason, runId: recorder.runId, ...extra });
+    return 0;
+  };
+
+  if (!r.enabled) {
+    const recorded = await recorder.skipped({ reason: 'disabled' });
+    if (!recorded) slotNote();
+    out.line(`${def.name} is disabled (system setting job.${def.name}.enabled); nothing done. Enable it with \`ontime enable ${def.name}\`.`);
+    return emitSkipped('disabled');
+  }
+
+  const signals = new StopSignals(out);
+  signals.install();
+  let lock: import('./locks.js').JobLock | undefined;
+  try {
+    const attempt = await locks.acquireJobLock({
+      db, dialect, mode: config.lockMode, job: def.name, holder: locks.holderIdentity(host, process.pid), timeoutMs: r.timeoutMs,
     });
-    session.onClose(() => ctx.closeMailer());
+    if (!attempt.acquired) {
+      const { holder, runId, expiresAt } = attempt.heldBy;
+      const recorded = await recorder.skipped({ reason: 'lock held', holder, holderRunId: runId ?? null, holderLeaseExpires: expiresAt ?? null });
+      if (!recorded) slotNote();
+      out.line(`${def.name} is already running (lock held by ${holder}); this run is skipped and changed nothing. Exit 0: the holder does the work.`);
+      return emitSkipped('lock held', { holder });
+    }
+    lock = attempt.lock;
+    if (attempt.tookOverFrom) {
+      out.notice(`note: took over the expired lock of ${def.name} from ${attempt.tookOverFrom.holder}`);
+    }
 
-    const result: JobResult = await handler(ctx, jobOptions);
-    const exitCode = result.exitCode ?? (result.failed ? 1 : 0);
-    const status: RunStatus = exitCode === 0 ? 'succeeded' : exitCode === 1 ? 'partial' : 'failed';
+    const abandoned = await abandonRunningRuns(db, dialect, def.name, `${lock.holder}`, new Date());
+    if (abandoned.length > 0) {
+      out.notice(`note: marked ${abandoned.length === 1 ? 'run' : 'runs'} #${abandoned.join(', #')} of ${def.name} abandoned: still "running" but no longer holding the lock (crashed or killed)`);
+    }
+    try {
+      await recorder.start();
+    } catch (err) {
+      if (err instanceof SlotTakenError) {
+        slotNote();
+        return emitSkipped('slot taken');
+      }
+      throw err;
+    }
+    await lock.attachRun(recorder.runId!);
+    await sendPing(config.pingUrl, def.name, 'start', out);
 
-    // Run safety, at the end: record status, counts and exit code on the run's row, release the
-    // lock (only if still ours), ping the monitor, and send the failure alert.
+    const heldLock = lock;
+    const testDelayMs = Number(config.env[TEST_BATCH_DELAY_ENV] ?? 0) || 0;
+    const ctx = new RunContext({
+      job: def, db, config, out, now: r.now, dryRun: false, verbose: common.verbose, batchSize: common.batchSize,
+      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId,
+      beforeBatch: async () => {
+        if (testDelayMs > 0) {
+          out.notice(`test hook: waiting ${testDelayMs}ms before the next batch`);
+          await new Promise((res) => setTimeout(res, testDelayMs));
+        }
+        if (!(await heldLock.confirm())) {
+          throw new RunInterrupted(
+            'lock-lost',
+            `the lock of ${def.name} is no longer ours (the lease expired and another run took it over); stopped before the next batch`,
+            'another run carries on; if this keeps happening, raise --timeout (the lease is the time limit plus a margin)',
+          );
+        }
+        signals.check();
+      },
+    });
 
+    let result: JobResult | undefined;
+    let failure: unknown;
+    try {
+      result = await r.handler(ctx, r.jobOptions);
+    } catch (err) {
+      failure = err;
+    } finally {
+      await ctx.closeMailer().catch((err) => out.warn(`while closing mail: ${(err as Error).message}`));
+    }
+
+    let exitCode: number;
+    let status: RunStatus;
+    let summary: Record<string, unknown>;
+    let errorText: string | null = null;
+    if (failure === undefined) {
+      exitCode = result!.exitCode ?? (result!.failed ? 1 : 0);
+      status = exitCode === 0 ? 'succeeded' : exitCode === 1 ? 'partial' : 'failed';
+      summary = result!.summary;
+    } else {
+      const described = describeError(classifyDatabaseError(failure, config.database.display) ?? failure);
+      exitCode = described.exitCode;
+      status = failure instanceof RunInterrupted ? 'interrupted' : 'failed';
+      summary = { itemsDone: ctx.itemsDone, batchesDone: ctx.batchesDone };
+      if (failure instanceof RunInterrupted) summary.stoppedBy = failure.reason;
+      errorText = described.message;
+      out.error(described.message, described.hint);
+      if (common.verbose && failure instanceof Error && failure.stack) out.stack(failure.stack);
+    }
+
+    try {
+      await recorder.finish(status, exitCode, summary, errorText);
+    } catch (err) {
+      out.warn(`could not record how run #${recorder.runId} ended: ${describeError(classifyDatabaseError(err, config.database.display) ?? err).message}`);
+    }
+    await releaseLock(lock, out, def.name);
+    lock = undefined;
+    await sendPing(config.pingUrl, def.name, String(exitCode), out);
+    const { alertWanted, sendFailureAlert } = await import('./alerts.js');
+    if (alertWanted(status, exitCode)) {
+      await sendFailureAlert(config, db, {
+        job: def.name, runId: recorder.runId!, status, exitCode, host, pid: process.pid, trigger: recorder.identity.trigger,
+        startedAt: recorder.startedAt, error: errorText, lastLines: out.lastLines(),
+      }, out);
+    }
     if (common.json) {
-      session.out.emitJson({
-        ...header(),
-        status,
-        exitCode,
-        summary: result.summary,
-        durationMs: Math.round(Date.now() - clockAtStart.getTime()),
+      out.emitJson({
+        ...r.header(), status, exitCode, runId: recorder.runId, summary,
+        ...(errorText ? { error: errorText } : {}),
+        durationMs: Math.round(Date.now() - r.clockAtStart.getTime()),
       });
     }
     return exitCode;
-  });
+  } finally {
+    if (lock) await releaseLock(lock, out, def.name);
+    signals.remove();
+  }
+}
+
+async function releaseLock(lock: import('./locks.js').JobLock, out: Output, job: string): Promise<void> {
+  try {
+    if (!(await lock.release())) {
+      out.warn(`the lock of ${job} was no longer ours when this run ended; it was left alone for its new holder`);
+    }
+  } catch (err) {
+    out.warn(`could not release the lock of ${job}: ${(err as Error).message} (an advisory lock goes with the connection; a lease expires by itself)`);
+  }
 }
 
 interface RunContextInit {
@@ -103,6 +286,8 @@ interface RunContextInit {
   deadline: number;
   timeoutMs: number;
   runId: number | null;
+  /** Run before every batch after the time limit check: fencing, signals (real runs). */
+  beforeBatch?: () => Promise<void>;
 }
 
 export class RunContext implements JobContext {
@@ -121,7 +306,11 @@ export class RunContext implements JobContext {
   private readonly deadline: number;
   private readonly timeoutMs: number;
   private mailerPromise?: Promise<Mailer>;
+  private readonly beforeBatch?: () => Promise<void>;
   longestBatchMs = 0;
+  /** Items and batches finished so far (for the summary of an interrupted run). */
+  itemsDone = 0;
+  batchesDone = 0;
 
   constructor(init: RunContextInit) {
     this.job = init.job;
@@ -138,6 +327,7 @@ export class RunContext implements JobContext {
     this.left = init.limit ?? Number.POSITIVE_INFINITY;
     this.deadline = init.deadline;
     this.timeoutMs = init.timeoutMs;
+    this.beforeBatch = init.beforeBatch;
   }
 
   get dialect() {
@@ -148,9 +338,12 @@ export class RunContext implements JobContext {
     return this.left;
   }
 
+  /** Before every batch: the lock is still ours (fencing), no stop was asked for, time is left. */
   async checkpoint(): Promise<void> {
+    await this.beforeBatch?.();
     if (Date.now() > this.deadline) {
-      throw new TemporaryError(
+      throw new RunInterrupted(
+        'timeout',
         `time limit of ${Math.round(this.timeoutMs / 1000)}s reached; finished batches are committed, the rest is left for the next run`,
         'run it again, or raise --timeout',
       );
@@ -168,6 +361,10 @@ export class RunContext implements JobContext {
         remaining: () => this.left,
         consume: (n) => {
           this.left -= n;
+          if (!this.dryRun) {
+            this.itemsDone += n;
+            this.batchesDone += 1;
+          }
         },
         recordBatchDuration: (ms) => {
           this.longestBatchMs = Math.max(this.longestBatchMs, ms);

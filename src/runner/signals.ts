@@ -1,0 +1,66 @@
+/**
+ * Stopping a run cleanly. The first SIGTERM/SIGINT asks the run to stop at its next checkpoint
+ * (after the current batch commits); a second one stops the process at once, the default way.
+ * Handlers exist only while a real run is under way, so nothing keeps the process alive after it.
+ */
+import { ExitCode, OntimeError } from '../errors.js';
+import type { Output } from '../output.js';
+
+export type StopReason = 'SIGTERM' | 'SIGINT' | 'timeout' | 'lock-lost';
+
+/** A run stopped between batches: status `interrupted`, finished batches committed. */
+export class RunInterrupted extends OntimeError {
+  constructor(
+    readonly reason: StopReason,
+    message: string,
+    hint?: string,
+  ) {
+    super(message, reason === 'SIGTERM' ? ExitCode.sigterm : reason === 'SIGINT' ? ExitCode.sigint : ExitCode.tempfail, hint);
+  }
+}
+
+export class StopSignals {
+  /** The signal that asked us to stop, if any. */
+  requested: 'SIGTERM' | 'SIGINT' | null = null;
+  private readonly handler = (signal: NodeJS.Signals) => this.onSignal(signal);
+  private installed = false;
+
+  constructor(private readonly out: Output) {}
+
+  install(): void {
+    if (this.installed) return;
+    this.installed = true;
+    process.on('SIGTERM', this.handler);
+    process.on('SIGINT', this.handler);
+  }
+
+  remove(): void {
+    if (!this.installed) return;
+    this.installed = false;
+    process.off('SIGTERM', this.handler);
+    process.off('SIGINT', this.handler);
+  }
+
+  private onSignal(signal: NodeJS.Signals): void {
+    if (this.requested) {
+      // Second signal: stop now. Without our handlers the signal's default action ends the
+      // process (exit status 128 + n); an advisory lock goes with the connection, a lease expires.
+      this.out.notice(`${signal} again: stopping at once, in the middle of the batch (its transaction is rolled back)`);
+      this.remove();
+      process.kill(process.pid, signal);
+      return;
+    }
+    this.requested = signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+    this.out.notice(`received ${signal}: finishing the current batch, then stopping (send it again to stop at once)`);
+  }
+
+  /** Throw at a checkpoint when a stop was asked for. */
+  check(): void {
+    if (this.requested) {
+      throw new RunInterrupted(
+        this.requested,
+        `stopped by ${this.requested} after finishing the current batch; finished batches are committed, the rest is left for the next run`,
+      );
+    }
+  }
+}
