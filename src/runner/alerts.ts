@@ -66,7 +66,7 @@ export async function sendFailureAlert(config: Config, db: Knex, facts: AlertFac
   let close: (() => Promise<void>) | undefined;
   try {
     const { createMailer } = await import('../mail/index.js');
-    const mailer = await createMailer(config, db);
+    const mailer = await createMailer(config, db, { console: out });
     close = () => mailer.close();
     for (const to of config.alertEmails) {
       const row = await mailer.enqueue(db, alertMessage(facts, to), facts.runId);

@@ -43,6 +43,18 @@ const NOW_SLACK_MS = 1000;
  * or kill a run between batches. Never set it in production.
  */
 const TEST_BATCH_DELAY_ENV = 'ONTIME_TEST_BATCH_DELAY_MS';
+/**
+ * TEST HOOK, documented in docs/run-safety.md: with ONTIME_TEST_GO_FILE set, a real run announces
+ * itself on stderr and waits for that file to exist before it tries the lock, so a test can start
+ * many processes and let them contend at the same instant. Never set it in production.
+ */
+const TEST_GO_FILE_ENV = 'ONTIME_TEST_GO_FILE';
+
+async function waitForGoFile(file: string, out: Output): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  out.notice(`test hook: waiting for ${file}`);
+  while (!existsSync(file)) await new Promise((res) => setTimeout(res, 10));
+}
 
 export async function runJob(
   def: JobDefinition,
@@ -153,6 +165,8 @@ async function realRun(r: RealRun): Promise<number> {
   signals.install();
   let lock: import('./locks.js').JobLock | undefined;
   try {
+    const goFile = config.env[TEST_GO_FILE_ENV];
+    if (goFile) await waitForGoFile(goFile, out);
     const attempt = await locks.acquireJobLock({
       db, dialect, mode: config.lockMode, job: def.name, holder: locks.holderIdentity(host, process.pid), timeoutMs: r.timeoutMs,
     });
