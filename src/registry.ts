@@ -25,6 +25,11 @@ export interface JobDefinition {
   /** Default --timeout in seconds; also the basis of the lease length and platform time limits */
   timeoutSeconds: number;
   options: JobOptionSpec[];
+  /**
+   * Checks of the job's own options that need no database (exit 64). Run before connecting, so a
+   * wrong command line is refused as such and never recorded as a failed run.
+   */
+  validate?(options: Record<string, unknown>): Promise<void>;
   load(): Promise<{ default: JobHandler<any> }>;
 }
 
@@ -77,6 +82,9 @@ export const jobs: readonly JobDefinition[] = [
       { flags: '--ids <ids>', description: 'only these case ids, comma-separated', parse: idList('--ids') },
       { flags: '--force', description: 'allow a backward move (to a lower status)' },
     ],
+    validate: async (options) => {
+      (await import('./jobs/case-status.js')).validateStatusMove(options);
+    },
     load: () => import('./commands/bulk-update-case-status.js'),
   },
   {

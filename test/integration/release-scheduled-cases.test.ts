@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { releaseCases } from '../../src/db/cases.js';
 import { fromDbInstant, toDbInstant } from '../../src/db/time.js';
 import { runCli } from '../helpers/cli.js';
-import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
+import { forEachDatabase, RUN_TABLES, type TestDatabase } from '../helpers/databases.js';
 import { insertMany } from '../helpers/fixtures.js';
 
 interface CaseValues {
@@ -144,21 +144,26 @@ forEachDatabase('release-scheduled-cases', (db) => {
   test('a malformed batch_release_time is a configuration error naming the setting', async () => {
     await setSettings(db().knex, { batch_release_enabled: 'true', batch_release_time: '8 o’clock' });
     await insertCases(db().knex, [{ reference: 'overdue', scheduled_release_date: '2026-06-01' }]);
-    const before = await db().checksum();
+    const before = await db().checksum({ except: RUN_TABLES });
     const r = await runCli(['release-scheduled-cases', '--now', '2026-06-10T12:00:00Z'], { DATABASE_URL: db().url });
     assert.equal(r.code, 78);
     assert.match(r.stderr, /batch_release_time/);
-    assert.equal(await db().checksum(), before);
+    assert.equal(await db().checksum({ except: RUN_TABLES }), before);
+    const run = await db().knex('job_runs').orderBy('id', 'desc').first();
+    assert.deepEqual([run.job, run.status, run.exit_code], ['release-scheduled-cases', 'failed', 78]);
+    assert.match(run.error, /batch_release_time/);
   });
 
   test('enable_scheduled_releases=false releases nothing, says so, exits 0', async () => {
     await setSettings(db().knex, { enable_scheduled_releases: 'false' });
     await insertCases(db().knex, [{ reference: 'due', scheduled_release_date: '2026-06-01' }]);
-    const before = await db().checksum();
+    const before = await db().checksum({ except: RUN_TABLES });
     const r = await runCli(['release-scheduled-cases', '--now', '2026-06-10T12:00:00Z'], { DATABASE_URL: db().url });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Scheduled releases are disabled/);
-    assert.equal(await db().checksum(), before);
+    assert.equal(await db().checksum({ except: RUN_TABLES }), before);
+    const run = await db().knex('job_runs').orderBy('id', 'desc').first();
+    assert.deepEqual([run.status, run.exit_code], ['succeeded', 0]);
   });
 
   test('a second run releases nothing; audit rows are written once per released case', async () => {

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../src/config.js';
 import { fromDbInstant } from '../../src/db/time.js';
 import { runCli } from '../helpers/cli.js';
-import { forEachDatabase } from '../helpers/databases.js';
+import { forEachDatabase, RUN_TABLES } from '../helpers/databases.js';
 import { closedPort, startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 
 const NOW = '2025-11-23T02:05:00Z';
@@ -240,12 +240,12 @@ forEachDatabase('send-scheduled-emails', (db) => {
 
   test('mail due without a mail backend: exit 78 naming the variables, nothing changed', async () => {
     await seed();
-    const before = await db().checksum();
+    const before = await db().checksum({ except: RUN_TABLES });
     const r = await runCli(['send-scheduled-emails', '--now', NOW], { DATABASE_URL: db().url });
     assert.equal(r.code, 78, r.stderr);
     assert.match(r.stderr, /EMAIL_HOST/);
     assert.match(r.stderr, /EMAIL_BACKEND=console/);
-    assert.equal(await db().checksum(), before);
+    assert.equal(await db().checksum({ except: RUN_TABLES }), before);
   });
 
   test('nothing due: no mailer is created (no backend needed), exit 0', async () => {
