@@ -241,10 +241,30 @@ export function buildProgram(inv: Invocation, setExit: (code: number) => void): 
   return program;
 }
 
+/**
+ * The process's own streams, made safe for `ontime … | head`: when the reader goes away, further
+ * output is dropped instead of crashing the run with EPIPE halfway through a batch. The job still
+ * finishes and its exit code still tells how it went.
+ */
+function processStreams(): Invocation['streams'] {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+  const guarded = (stream: NodeJS.WriteStream) => ({
+    get isTTY() {
+      return stream.isTTY;
+    },
+    write: (chunk: string) => (stream.writable ? stream.write(chunk) : false),
+  });
+  return { stdout: guarded(process.stdout), stderr: guarded(process.stderr) };
+}
+
 /** Parse argv, run the command, return the exit code. Never calls process.exit. */
 export async function main(argv: string[], inv?: Partial<Invocation>): Promise<number> {
   const invocation: Invocation = {
-    streams: inv?.streams ?? { stdout: process.stdout, stderr: process.stderr },
+    streams: inv?.streams ?? processStreams(),
     env: inv?.env ?? process.env,
     cwd: inv?.cwd ?? process.cwd(),
   };

@@ -5,7 +5,9 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { repoRoot, spawnCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { binPath, repoRoot, spawnCli, testEnv } from '../helpers/cli.js';
+import { DAY, insertMany, insertSurvey, progressRow } from '../helpers/fixtures.js';
 import { forEachDatabase } from '../helpers/databases.js';
 
 const PASSWORD = 'p@ss:w/rd#1';
@@ -156,5 +158,23 @@ forEachDatabase('binary against a database', (db) => {
     assert.doesNotMatch(piped.stdout, /\x1b\[/);
     const forced = await spawnCli(['migrate', '--status'], { DATABASE_URL: db().url, NO_COLOR: undefined, FORCE_COLOR: '1' });
     assert.match(forced.stdout, /\x1b\[/);
+  });
+
+  test('a reader that goes away (`| head -1`) does not crash the run: it finishes, exit 0', async () => {
+    const { knex, dialect } = db();
+    const surveyId = await insertSurvey(knex, dialect);
+    const old = new Date(Date.now() - 2 * DAY);
+    await insertMany(knex, 'survey_progress', Array.from({ length: 3000 }, (_, i) => progressRow(dialect, { survey_id: surveyId, session_key: `k${i}`, expires_at: old })));
+    const child = spawn(process.execPath, [binPath, 'cleanup-survey-progress', '--verbose', '--batch-size', '100'], {
+      env: testEnv({ DATABASE_URL: db().url }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Error:/);
+    assert.equal(Number((await knex('survey_progress').count({ n: '*' }))[0]!.n), 0);
   });
 });
