@@ -32,7 +32,7 @@ import {
 } from '../db/surveys.js';
 import { DAY_MS, fromDbInstant } from '../db/time.js';
 import { describeError, ExitCode, OntimeError } from '../errors.js';
-import { deletionWarningMessage } from '../mail/templates/deletion-warning.js';
+import { renderDeletionWarning } from '../mail/templates/deletion-warning.js';
 import type { Mailer } from '../mail/mailer.js';
 import { formatUtc } from '../output.js';
 import type { JobContext, JobHandler } from '../runner/types.js';
@@ -56,6 +56,7 @@ interface WarningTally {
   alreadySent: number;
   invalidEmail: number;
   failed: number;
+  failedEarlier: number;
   deferred: number;
   notSent: number;
 }
@@ -108,6 +109,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
   const t = warnings.tally;
   if (t.invalidEmail > 0) out.line(`Not sent (owner email missing or invalid): ${t.invalidEmail} surveys`);
   if (t.failed > 0) out.line(`Failed (rejected by the mail server): ${t.failed} warnings`);
+  if (t.failedEarlier > 0) out.line(`Refused in an earlier run, not retried: ${t.failedEarlier} warnings (see email_outbox.last_error)`);
   if (t.deferred > 0) out.line(`Deferred (temporary mail failure, retried next run): ${t.deferred} warnings`);
   if (warnings.blocked) {
     out.line(`Not sent (${warnings.blocked.reason}): ${t.notSent} warnings; nothing was recorded as sent for them`);
@@ -141,6 +143,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
       warningsAlreadySent: t.alreadySent,
       warningsInvalidEmail: t.invalidEmail,
       warningsFailed: t.failed,
+      warningsFailedEarlier: t.failedEarlier,
       warningsDeferred: t.deferred,
       warningsNotSent: t.notSent,
       mailProblem: warnings.blocked?.reason ?? null,
@@ -166,7 +169,7 @@ async function sendWarnings(
   budget: Budget,
   skippedByHold: Set<number>,
 ): Promise<{ tally: WarningTally; blocked?: MailBlocked }> {
-  const tally: WarningTally = { sent: { 30: 0, 7: 0, 1: 0 }, alreadySent: 0, invalidEmail: 0, failed: 0, deferred: 0, notSent: 0 };
+  const tally: WarningTally = { sent: { 30: 0, 7: 0, 1: 0 }, alreadySent: 0, invalidEmail: 0, failed: 0, failedEarlier: 0, deferred: 0, notSent: 0 };
   let blocked: MailBlocked | undefined;
   let mailer: Mailer | undefined;
   const getMailer = async (): Promise<Mailer | undefined> => {
@@ -251,7 +254,7 @@ async function sendOne(
     ctx.out.detail(`  survey ${row.id}: ${what} not sent, the survey changed since selection`);
     return;
   }
-  const rendered = deletionWarningMessage({
+  const rendered = renderDeletionWarning({
     surveyId: row.id,
     surveyName: row.name,
     ownerName: row.owner_name,
@@ -269,8 +272,8 @@ async function sendOne(
     },
     ctx.runId,
   );
-  const record = async (db: Knex | Knex.Transaction) => {
-    const recorded = await recordWarning(db, ctx.dialect, { surveyId: row.id, days: row.days, announced: deletionDate, sentAt: ctx.now });
+  const record = async (db: Knex | Knex.Transaction, sentAt: Date) => {
+    const recorded = await recordWarning(db, ctx.dialect, { surveyId: row.id, days: row.days, announced: deletionDate, sentAt });
     if (recorded) {
       await audit(db, ctx, {
         action: 'survey.deletion_warning_sent',
@@ -280,7 +283,7 @@ async function sendOne(
       });
     }
   };
-  const outcome = await mailer.deliver(outboxRow, (trx) => record(trx));
+  const outcome = await mailer.deliver(outboxRow, (trx, sentAt) => record(trx, sentAt));
   switch (outcome.status) {
     case 'sent':
       tally.sent[row.days] += 1;
@@ -288,7 +291,7 @@ async function sendOne(
       return;
     case 'already-sent':
       // Accepted by the server in an earlier run whose record is missing: record it, do not resend.
-      await ctx.db.transaction((trx) => record(trx));
+      await ctx.db.transaction((trx) => record(trx, ctx.now));
       tally.alreadySent += 1;
       ctx.out.detail(`  survey ${row.id}: ${what} had already been sent; recorded`);
       return;
@@ -297,14 +300,27 @@ async function sendOne(
       ctx.out.detail(`  survey ${row.id}: ${what} deferred, temporary mail failure: ${outcome.error}`);
       return;
     case 'failed':
+      if (outcome.earlier) {
+        // Refused for good in an earlier run (that run exited 1); not retried by itself.
+        tally.failedEarlier += 1;
+        ctx.out.detail(`  survey ${row.id}: ${what} was refused by the mail server in an earlier run: ${outcome.error}`);
+        return;
+      }
       tally.failed += 1;
-      ctx.out.line(`  survey ${row.id}: ${what} failed: ${outcome.error}`);
+      ctx.out.line(`  survey ${row.id}: ${what} failed, the mail server refused it: ${outcome.error}`);
       return;
-    case 'unreachable':
+    case 'unreachable': {
       tally.notSent += 1;
-      block({ reason: `the mail server cannot be reached: ${outcome.error}`, exitCode: ExitCode.unavailable });
-      ctx.out.detail(`  survey ${row.id}: ${what} not sent, the mail server cannot be reached`);
+      const reason =
+        outcome.cause === 'connect'
+          ? `the mail server cannot be reached: ${outcome.error}`
+          : outcome.cause === 'auth'
+            ? `the mail server refused the login: ${outcome.error}`
+            : `mail is misconfigured: ${outcome.error}`;
+      block({ reason, exitCode: outcome.cause === 'connect' ? ExitCode.unavailable : ExitCode.config });
+      ctx.out.detail(`  survey ${row.id}: ${what} not sent, ${reason}`);
       return;
+    }
   }
 }
 
