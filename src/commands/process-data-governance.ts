@@ -40,10 +40,15 @@ import type { JobContext, JobHandler } from '../runner/types.js';
 export type GovernanceStep = 'warnings' | 'soft' | 'hard';
 
 /**
- * Test seams, empty in production: `afterSelect` runs after a batch of surveys was selected and
- * before anything is changed, so a test can place a legal hold in exactly that gap.
+ * Test seams, empty in production (nothing sets them outside tests): `afterSelect` runs after a
+ * batch of surveys was selected and before anything is changed; `beforeSurveyRowDelete` after a
+ * survey's children were deleted and before the last transaction. A test places a legal hold in
+ * exactly those gaps.
  */
-export const hooks: { afterSelect?: (step: GovernanceStep, ids: number[]) => Promise<void> | void } = {};
+export const hooks: {
+  afterSelect?: (step: GovernanceStep, ids: number[]) => Promise<void> | void;
+  beforeSurveyRowDelete?: (surveyId: number) => Promise<void> | void;
+} = {};
 
 /** Ends an SMTP-less stretch of the warning step: the reason every further warning is not sent. */
 interface MailBlocked {
@@ -469,6 +474,7 @@ async function hardDeleteOne(ctx: JobContext, surveyId: number, cutoff: Date): P
     }
   }
   await ctx.checkpoint();
+  await hooks.beforeSurveyRowDelete?.(surveyId);
   try {
     const last = await ctx.db.transaction(async (trx) => {
       const finalCounts = await deleteSurveyRow(trx, ctx.dialect, surveyId, cutoff);
