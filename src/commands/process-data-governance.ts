@@ -30,6 +30,7 @@ import {
   type WarningCandidate,
   type WarningDays,
 } from '../db/surveys.js';
+import { findOutboxByKey } from '../db/outbox.js';
 import { DAY_MS, fromDbInstant } from '../db/time.js';
 import { describeError, ExitCode, OntimeError } from '../errors.js';
 import { renderDeletionWarning } from '../mail/templates/deletion-warning.js';
@@ -200,9 +201,12 @@ async function sendWarnings(
     await hooks.afterSelect?.('warnings', rows.map((r) => r.id));
     await ctx.checkpoint();
     for (const row of rows) {
-      if (row.warned) continue; // this warning for this deletion_date went out in an earlier run
       const deletionDate = fromDbInstant(row.deletion_date)!;
       const what = `${row.days}-day warning (deletion ${formatUtc(deletionDate)}, ${timeLeft(deletionDate.getTime() - ctx.now.getTime())} left)`;
+      if (row.warned) {
+        ctx.out.detail(`  survey ${row.id}: ${what} already sent for this deletion date`);
+        continue;
+      }
       if (row.held) {
         skippedByHold.add(row.id);
         ctx.out.detail(`  survey ${row.id}: skipped, active legal hold (${what} was due)`);
@@ -220,8 +224,18 @@ async function sendWarnings(
       }
       budget.take();
       if (ctx.dryRun) {
-        tally.sent[row.days] += 1;
-        ctx.out.detail(`  survey ${row.id}: would send ${what} to the owner`);
+        // What deliver() would find in the outbox under this key (read only).
+        const existing = await findOutboxByKey(ctx.db, warningDedupeKey(row.id, row.days, deletionDate));
+        if (existing?.status === 'sent') {
+          tally.alreadySent += 1;
+          ctx.out.detail(`  survey ${row.id}: ${what} had already been sent; would record it`);
+        } else if (existing?.status === 'failed' && existing.to_address === email) {
+          tally.failedEarlier += 1;
+          ctx.out.detail(`  survey ${row.id}: ${what} was refused by the mail server in an earlier run; would not retry`);
+        } else {
+          tally.sent[row.days] += 1;
+          ctx.out.detail(`  survey ${row.id}: would send ${what} to the owner`);
+        }
         continue;
       }
       const m = await getMailer();

@@ -368,6 +368,25 @@ forEachDatabase('process-data-governance', (db) => {
     assert.ok(await deletedAt(knex, due));
   });
 
+  test('a warning refused in an earlier run is not retried (dry run says so too) until the address is corrected', async () => {
+    const { knex } = db();
+    const id = await survey({ deletion_date: after_(20 * DAY), owner_email: 'typo@example.test' });
+    smtp.respondWith(550);
+    assert.equal((await runJson()).code, 1);
+    smtp.respondWith(null);
+    const type = (r: { summary: Summary }) => (r.summary as unknown as { warningsFailedEarlier: number }).warningsFailedEarlier;
+    const dry = await runJson(['--dry-run']);
+    const again = await runJson();
+    assert.deepEqual([dry.code, type(dry), dry.summary.warningsSent], [0, 1, 0]);
+    assert.deepEqual([again.code, type(again), again.summary.warningsSent], [0, 1, 0]);
+    assert.equal(smtp.messages.length, 0);
+    await knex('surveys').where({ id }).update({ owner_email: 'right@example.test' });
+    const fixed = await runJson();
+    assert.deepEqual([fixed.code, fixed.summary.warningsSent], [0, 1]);
+    assert.deepEqual(smtp.messages[0]!.to, ['right@example.test']);
+    assert.equal(await count(knex, 'survey_deletion_warnings', { survey_id: id }), 1);
+  });
+
   test('human output of a fixed scenario, line by line in the shape of jobs.md', async () => {
     const { knex, dialect } = db();
     await survey({ deletion_date: after_(25 * DAY) });
