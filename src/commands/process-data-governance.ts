@@ -55,6 +55,8 @@ export const hooks: {
 interface MailBlocked {
   reason: string;
   exitCode: number;
+  /** What the operator can do about it (e.g. which variables set up mail). */
+  hint?: string;
 }
 
 interface WarningTally {
@@ -133,7 +135,8 @@ const processDataGovernance: JobHandler = async (ctx) => {
   if (changed > 0) out.line(`Left alone (changed by someone else since selected): ${changed} surveys`);
   if (budget.limited) out.line('Stopped at --limit; more surveys may be due, the next run continues.');
   if (warnings.blocked) {
-    out.warn(`deletion warnings were not sent: ${warnings.blocked.reason}`);
+    const hint = warnings.blocked.hint ? ` (${warnings.blocked.hint})` : '';
+    out.warn(`deletion warnings were not sent: ${warnings.blocked.reason}${hint}; the deletions ran regardless`);
   }
   out.line('');
   if (dryRun) out.line('Dry run: nothing was changed and no mail was sent.');
@@ -184,7 +187,7 @@ async function sendWarnings(
       mailer = await ctx.mailer();
     } catch (err) {
       const d = describeError(err);
-      blocked = { reason: `mail could not be set up: ${d.message}`, exitCode: err instanceof OntimeError ? err.exitCode : d.exitCode };
+      blocked = { reason: `mail could not be set up: ${d.message}`, exitCode: err instanceof OntimeError ? err.exitCode : d.exitCode, hint: d.hint };
     }
     return mailer;
   };

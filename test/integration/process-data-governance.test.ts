@@ -350,6 +350,19 @@ forEachDatabase('process-data-governance', (db) => {
     assert.match(r.stderr, /cannot be reached/);
   });
 
+  test('no mail configured: exit 78 with the variables to set, deletions still done', async () => {
+    const { knex } = db();
+    await survey({ deletion_date: after_(3 * DAY) });
+    const due = await survey({ deletion_date: after_(-DAY) });
+    const r = await runJson([], {});
+    assert.equal(r.code, 78, r.stderr);
+    assert.equal(r.summary.warningsNotSent, 1);
+    assert.equal(await count(knex, 'survey_deletion_warnings'), 0);
+    assert.ok(await deletedAt(knex, due));
+    assert.match(r.stderr, /EMAIL_HOST/);
+    assert.doesNotMatch(r.stderr, /while closing/);
+  });
+
   test('a 5xx answer: counted failed, exit 1, not recorded; a missing or invalid owner email is counted, not a crash', async () => {
     const { knex } = db();
     await survey({ deletion_date: after_(20 * DAY), owner_email: 'refused@example.test' });
