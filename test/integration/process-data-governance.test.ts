@@ -363,6 +363,22 @@ forEachDatabase('process-data-governance', (db) => {
     assert.doesNotMatch(r.stderr, /while closing/);
   });
 
+  test('the deletions are done before any mail is attempted: a warning step that breaks cannot delay them', async () => {
+    const { knex } = db();
+    await survey({ deletion_date: after_(3 * DAY) });
+    const due = await survey({ deletion_date: after_(-DAY) });
+    const gone = await survey({ deleted_at: after_(-45 * DAY) });
+    hooks.afterSelect = (step) => {
+      if (step === 'warnings') throw new Error('mail step broke');
+    };
+    const r = await run();
+    assert.equal(r.code, 70, r.stderr);
+    assert.ok(await deletedAt(knex, due));
+    assert.equal(await count(knex, 'surveys', { id: gone }), 0);
+    assert.match(r.stdout, /Soft deleted: 1 surveys\nHard deleted: 1 surveys/);
+    assert.match(r.stdout, /Stopped early/);
+  });
+
   test('a 5xx answer: counted failed, exit 1, not recorded; a missing or invalid owner email is counted, not a crash', async () => {
     const { knex } = db();
     await survey({ deletion_date: after_(20 * DAY), owner_email: 'refused@example.test' });
