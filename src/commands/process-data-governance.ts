@@ -247,7 +247,8 @@ async function sendWarnings(
       budget.limited = true;
       break;
     }
-    const size = Math.min(ctx.batchSize, budget.remaining);
+    // Candidates already warned or held use no --limit budget, so select full batches.
+    const size = ctx.batchSize;
     const rows = await warningCandidates(ctx.db, ctx.dialect, ctx.now, afterId, size);
     if (rows.length === 0) break;
     await hooks.afterSelect?.('warnings', rows.map((r) => r.id));
