@@ -92,8 +92,17 @@ export async function finishJobRun(db: Knex, dialect: Dialect, id: number, end: 
  * Rows of this job still `running`: their runs died (the caller holds the job's lock, so no live
  * run of the job can own them). Marked `abandoned`; returns their ids.
  */
-export async function abandonRunningRuns(db: Knex, dialect: Dialect, job: string, byWhom: string, now: Date): Promise<number[]> {
-  const rows: Array<{ id: number }> = await db('job_runs').where({ job, status: 'running' }).select('id');
+export async function abandonRunningRuns(
+  db: Knex,
+  dialect: Dialect,
+  job: string,
+  byWhom: string,
+  now: Date,
+  exceptRunId: number | null = null,
+): Promise<number[]> {
+  const q = db('job_runs').where({ job, status: 'running' }).select('id');
+  if (exceptRunId !== null) q.whereNot('id', exceptRunId);
+  const rows: Array<{ id: number }> = await q;
   if (rows.length === 0) return [];
   const ids = rows.map((r) => Number(r.id));
   await db('job_runs')

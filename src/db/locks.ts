@@ -21,6 +21,16 @@ export function lockName(job: string): string {
   return `${full.slice(0, MAX_LOCK_NAME - hash.length - 1)}:${hash}`;
 }
 
+/**
+ * MySQL/MariaDB GET_LOCK names are server-wide, not per database: two ontime deployments whose
+ * databases share one server must not block each other's jobs, so the database is in the name.
+ * (PostgreSQL advisory locks are per database already.)
+ */
+export function serverLockName(db: Knex, job: string): string {
+  const connection = db.client.config.connection as { database?: string } | undefined;
+  return lockName(`${connection?.database ?? ''}:${job}`);
+}
+
 /** PostgreSQL's advisory key for a job: the first 8 bytes of sha256(`ontime:<job>`). */
 export function advisoryKey(job: string): { key: string; classid: number; objid: number } {
   const digest = createHash('sha256').update(`ontime:${job}`).digest();
@@ -155,7 +165,7 @@ export async function tryAdvisoryLock(db: Knex, dialect: Dialect, conn: Conn, jo
     const rows = rawRows<{ ok: boolean }>(await on(db, conn, 'SELECT pg_try_advisory_lock(?::bigint) AS ok', [advisoryKey(job).key]));
     return rows[0]?.ok === true;
   }
-  const rows = rawRows<{ ok: number | null }>(await on(db, conn, 'SELECT GET_LOCK(?, 0) AS ok', [lockName(job)]));
+  const rows = rawRows<{ ok: number | null }>(await on(db, conn, 'SELECT GET_LOCK(?, 0) AS ok', [serverLockName(db, job)]));
   return Number(rows[0]?.ok) === 1;
 }
 
@@ -164,7 +174,7 @@ export async function releaseAdvisoryLock(db: Knex, dialect: Dialect, conn: Conn
     const rows = rawRows<{ ok: boolean }>(await on(db, conn, 'SELECT pg_advisory_unlock(?::bigint) AS ok', [advisoryKey(job).key]));
     return rows[0]?.ok === true;
   }
-  const rows = rawRows<{ ok: number | null }>(await on(db, conn, 'SELECT RELEASE_LOCK(?) AS ok', [lockName(job)]));
+  const rows = rawRows<{ ok: number | null }>(await on(db, conn, 'SELECT RELEASE_LOCK(?) AS ok', [serverLockName(db, job)]));
   return Number(rows[0]?.ok) === 1;
 }
 
@@ -182,7 +192,7 @@ export async function advisoryLockIsMine(db: Knex, dialect: Dialect, conn: Conn,
     );
     return Number(rows[0]?.n) > 0;
   }
-  const rows = rawRows<{ mine: number | null }>(await on(db, conn, 'SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [lockName(job)]));
+  const rows = rawRows<{ mine: number | null }>(await on(db, conn, 'SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [serverLockName(db, job)]));
   return Number(rows[0]?.mine) === 1;
 }
 
@@ -216,7 +226,7 @@ export async function advisoryHolder(db: Knex, dialect: Dialect, job: string): P
     const label = r.application_name || (r.client_addr ? `client ${r.client_addr}` : null);
     return { session: Number(r.pid), label };
   }
-  const rows = rawRows<{ conn: number | null }>(await db.raw('SELECT IS_USED_LOCK(?) AS conn', [lockName(job)]));
+  const rows = rawRows<{ conn: number | null }>(await db.raw('SELECT IS_USED_LOCK(?) AS conn', [serverLockName(db, job)]));
   const conn = rows[0]?.conn;
   if (conn === null || conn === undefined) return undefined;
   let label: string | null = null;

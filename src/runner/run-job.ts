@@ -168,13 +168,28 @@ async function realRun(r: RealRun): Promise<number> {
   try {
     const goFile = config.env[TEST_GO_FILE_ENV];
     if (goFile) await waitForGoFile(goFile, out);
+    // A dispatcher run claims its schedule slot before it asks for the lock: the slot is what two
+    // run-due hosts race for, and a run that then finds the lock held must not have left the slot
+    // to nobody (a `skipped` row written first would make the holder's own claim fail).
+    if (common.scheduledFor) {
+      try {
+        await recorder.start();
+      } catch (err) {
+        if (err instanceof SlotTakenError) {
+          slotNote();
+          return emitSkipped('slot taken');
+        }
+        throw err;
+      }
+    }
     const attempt = await locks.acquireJobLock({
       db, dialect, mode: config.lockMode, job: def.name, holder: locks.holderIdentity(host, process.pid), timeoutMs: r.timeoutMs,
     });
     if (!attempt.acquired) {
       const { holder, runId, expiresAt } = attempt.heldBy;
-      const recorded = await recorder.skipped({ reason: 'lock held', holder, holderRunId: runId ?? null, holderLeaseExpires: expiresAt ?? null });
-      if (!recorded) slotNote();
+      const why = { reason: 'lock held', holder, holderRunId: runId ?? null, holderLeaseExpires: expiresAt ?? null };
+      if (recorder.runId !== null) await recorder.finish('skipped', 0, why, null);
+      else await recorder.skipped(why);
       out.line(`${def.name} is already running (lock held by ${holder}); this run is skipped and changed nothing. Exit 0: the holder does the work.`);
       return emitSkipped('lock held', { holder });
     }
@@ -183,19 +198,11 @@ async function realRun(r: RealRun): Promise<number> {
       out.notice(`note: took over the expired lock of ${def.name} from ${attempt.tookOverFrom.holder}`);
     }
 
-    const abandoned = await abandonRunningRuns(db, dialect, def.name, `${lock.holder}`, new Date());
+    const abandoned = await abandonRunningRuns(db, dialect, def.name, `${lock.holder}`, new Date(), recorder.runId);
     if (abandoned.length > 0) {
       out.notice(`note: marked ${abandoned.length === 1 ? 'run' : 'runs'} #${abandoned.join(', #')} of ${def.name} abandoned: still "running" but no longer holding the lock (crashed or killed)`);
     }
-    try {
-      await recorder.start();
-    } catch (err) {
-      if (err instanceof SlotTakenError) {
-        slotNote();
-        return emitSkipped('slot taken');
-      }
-      throw err;
-    }
+    if (recorder.runId === null) await recorder.start();
     await lock.attachRun(recorder.runId!);
     await sendPing(config.pingUrl, def.name, 'start', out);
 
