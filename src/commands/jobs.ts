@@ -1,5 +1,5 @@
 /** `ontime jobs [--json]`: every job with its schedule, whether it is enabled, its next slot and its last run. */
-import { lastRun, type JobRun } from '../db/job-status.js';
+import { jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { statusesOf } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
 import { formatUtc } from '../output.js';
@@ -37,17 +37,7 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
           nextRun: status.next?.toISOString() ?? null,
           nextRunLocal: status.next ? formatInZone(status.next, tz) : null,
           state: status.state.kind,
-          lastRun: last
-            ? {
-                id: last.id,
-                trigger: last.trigger,
-                scheduledFor: last.scheduledFor?.toISOString() ?? null,
-                startedAt: last.startedAt.toISOString(),
-                finishedAt: last.finishedAt?.toISOString() ?? null,
-                status: last.status,
-                exitCode: last.exitCode,
-              }
-            : null,
+          lastRun: last ? jobRunJson(last) : null,
         })),
       });
       return 0;

@@ -4,7 +4,7 @@
  * when its next slot is.
  */
 import { UsageError } from '../errors.js';
-import { installedAt, lastRun, type JobRun } from '../db/job-status.js';
+import { installedAt, jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { jobEnabled, jobStatus, type JobStatus } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
 import { formatUtc } from '../output.js';
@@ -43,12 +43,12 @@ export default async function why(options: WhyOptions, inv: Invocation): Promise
         enabled,
         state: s.kind,
         slot: 'slot' in s && s.slot ? s.slot.toISOString() : null,
-        run: 'run' in s ? runJson(s.run) : null,
+        run: 'run' in s ? jobRunJson(s.run) : null,
         reason: s.kind === 'skipped' ? s.reason : null,
         late: s.kind === 'due' ? s.late : null,
         catchUpUntil: s.kind === 'due' || s.kind === 'missed' ? s.windowEnds.toISOString() : null,
         nextSlot: status.next?.toISOString() ?? null,
-        lastRun: last ? runJson(last) : null,
+        lastRun: last ? jobRunJson(last) : null,
         explanation: explain(status, now, tz),
       });
       return 0;
@@ -64,21 +64,6 @@ export default async function why(options: WhyOptions, inv: Invocation): Promise
     if (status.next) out.line(`Next slot: ${when(status.next)}, in ${duration(status.next.getTime() - now.getTime())}`);
     return 0;
   });
-}
-
-function runJson(r: JobRun) {
-  return {
-    id: r.id,
-    trigger: r.trigger,
-    scheduledFor: r.scheduledFor?.toISOString() ?? null,
-    startedAt: r.startedAt.toISOString(),
-    finishedAt: r.finishedAt?.toISOString() ?? null,
-    status: r.status,
-    exitCode: r.exitCode,
-    host: r.host,
-    pid: r.pid,
-    error: r.error,
-  };
 }
 
 function describeRun(r: JobRun): string {

@@ -38,6 +38,22 @@ function parseSummary(value: unknown): Record<string, unknown> | null {
   }
 }
 
+/** A run as --json prints it (jobs, why): instants in ISO-8601 UTC. */
+export function jobRunJson(r: JobRun) {
+  return {
+    id: r.id,
+    trigger: r.trigger,
+    scheduledFor: r.scheduledFor?.toISOString() ?? null,
+    startedAt: r.startedAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    status: r.status,
+    exitCode: r.exitCode,
+    host: r.host,
+    pid: r.pid,
+    error: r.error,
+  };
+}
+
 export function toJobRun(row: Record<string, unknown>): JobRun {
   return {
     id: Number(row.id),
