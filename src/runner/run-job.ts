@@ -84,6 +84,8 @@ export async function runJob(
         exitCode,
         summary: result.summary,
         durationMs: Math.round(Date.now() - clockAtStart.getTime()),
+        // The longest single batch transaction: how long this run held row locks at a stretch.
+        timing: { longestBatchMs: Math.round(ctx.longestBatchMs * 10) / 10 },
       });
     }
     return exitCode;
