@@ -1,9 +1,11 @@
-/** bulk-update-case-status: not built yet. Says so and exits 70 rather than pretending to work. */
-import { ExitCode, OntimeError } from '../errors.js';
+/**
+ * bulk-update-case-status --from A --to B [--ids 1,2,3] [--force]: move cases from status A to B
+ * with conditional updates, history and audit rows. A backward move (B < A) needs --force.
+ */
+import { runStatusMove, type StatusMoveOptions } from '../jobs/case-status.js';
 import type { JobHandler } from '../runner/types.js';
 
-const notImplemented: JobHandler = async () => {
-  throw new OntimeError('bulk-update-case-status is not implemented yet in this version of ontime', ExitCode.internal);
-};
+const bulkUpdateCaseStatus: JobHandler<StatusMoveOptions> = (ctx, options) =>
+  runStatusMove(ctx, { from: options.from, to: options.to, ids: options.ids, force: Boolean(options.force) });
 
-export default notImplemented;
+export default bulkUpdateCaseStatus;

@@ -1,9 +1,7 @@
-/** weekly-paid-update: not built yet. Says so and exits 70 rather than pretending to work. */
-import { ExitCode, OntimeError } from '../errors.js';
+/** weekly-paid-update: every case at status 15 (pending payment) moves to 20 (paid). */
+import { runStatusMove } from '../jobs/case-status.js';
 import type { JobHandler } from '../runner/types.js';
 
-const notImplemented: JobHandler = async () => {
-  throw new OntimeError('weekly-paid-update is not implemented yet in this version of ontime', ExitCode.internal);
-};
+const weeklyPaidUpdate: JobHandler = (ctx) => runStatusMove(ctx, { from: 15, to: 20 });
 
-export default notImplemented;
+export default weeklyPaidUpdate;

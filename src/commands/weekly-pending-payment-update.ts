@@ -1,9 +1,7 @@
-/** weekly-pending-payment-update: not built yet. Says so and exits 70 rather than pretending to work. */
-import { ExitCode, OntimeError } from '../errors.js';
+/** weekly-pending-payment-update: every case at status 10 (ready for billing) moves to 15 (pending payment). */
+import { runStatusMove } from '../jobs/case-status.js';
 import type { JobHandler } from '../runner/types.js';
 
-const notImplemented: JobHandler = async () => {
-  throw new OntimeError('weekly-pending-payment-update is not implemented yet in this version of ontime', ExitCode.internal);
-};
+const weeklyPendingPaymentUpdate: JobHandler = (ctx) => runStatusMove(ctx, { from: 10, to: 15 });
 
-export default notImplemented;
+export default weeklyPendingPaymentUpdate;
