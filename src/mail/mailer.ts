@@ -33,6 +33,8 @@ export interface OutboxRow {
   attempts: number;
   last_error: string | null;
   message_id: string | null;
+  /** When the server accepted it (any stored instant form; read with fromDbInstant). */
+  sent_at?: unknown;
 }
 
 export type DeliveryOutcome =
@@ -42,10 +44,22 @@ export type DeliveryOutcome =
   | { status: 'already-sent'; messageId: string | null }
   /** 4xx or connection lost mid-way: the row is `pending` again, for the next run. */
   | { status: 'deferred'; error: string }
-  /** 5xx: the row is `failed` with the server's answer. */
-  | { status: 'failed'; error: string }
-  /** The server could not be reached at all (refused, DNS, timeout before greeting): row `pending`. */
-  | { status: 'unreachable'; error: string };
+  /**
+   * 5xx: the row is `failed` with the server's answer. `earlier` is true when the row had already
+   * failed in an earlier run: nothing was sent now (a permanent answer is not retried by itself).
+   */
+  | { status: 'failed'; error: string; earlier?: boolean }
+  /**
+   * Nothing could be delivered and no row was changed for good: the row is `pending` again.
+   * `cause` says whose move it is: `connect` — the server could not be reached at all (refused,
+   * DNS, timeout before the greeting, TLS failure) → exit 69; `auth` — it refused our login;
+   * `config` — the transport itself is misconfigured (e.g. EMAIL_FILE_PATH not writable) → exit 78.
+   * A job should stop sending at the first one: the next message would meet the same wall.
+   */
+  | { status: 'unreachable'; error: string; cause: 'connect' | 'auth' | 'config' };
+
+/** Runs in the transaction that marks the row `sent`; `sentAt` is when the server accepted it. */
+export type OnSent = (trx: Knex.Transaction, sentAt: Date) => Promise<void>;
 
 export interface Mailer {
   /** Which transport is configured: `smtp`, `console` or `file`. */
@@ -59,7 +73,12 @@ export interface Mailer {
    * Deliver one outbox row: pending/sending → sending → SMTP → sent (+ onSent in the same transaction).
    * Never throws for SMTP answers; the outcome says what happened.
    */
-  deliver(row: OutboxRow, onSent?: (trx: Knex.Transaction) => Promise<void>): Promise<DeliveryOutcome>;
+  deliver(row: OutboxRow, onSent?: OnSent): Promise<DeliveryOutcome>;
+  /**
+   * Check the transport without sending: connect and log in (smtp), the directory is writable
+   * (file). For `doctor`. Never throws; `ok: false` carries the reason.
+   */
+  verify(): Promise<{ ok: true; detail: string } | { ok: false; error: string; cause: 'connect' | 'auth' | 'config' }>;
   /** Close pooled connections. The runner calls it in `finally`. */
   close(): Promise<void>;
 }

@@ -180,7 +180,7 @@ export class RunContext implements JobContext {
   }
 
   mailer(): Promise<Mailer> {
-    this.mailerPromise ??= import('../mail/index.js').then((m) => m.createMailer(this.config, this.db));
+    this.mailerPromise ??= import('../mail/index.js').then((m) => m.createMailer(this.config, this.db, { console: this.out }));
     return this.mailerPromise;
   }
 

@@ -1,0 +1,36 @@
+/** Queries of send-scheduled-emails over `cases`: which notification emails are due, and marking one sent. */
+import type { Knex } from 'knex';
+import type { Dialect } from '../config.js';
+import { whereNotOnHold } from './holds.js';
+import { toDbInstant } from './time.js';
+
+export interface DueCaseEmail {
+  id: number;
+  reference: string;
+  title: string;
+  contact_name: string | null;
+  contact_email: string | null;
+  scheduled_email_date: unknown;
+}
+
+/**
+ * Cases whose email is due on `today` (jobs.md): not sent yet, scheduled on or before today, not on
+ * hold today. Keyset page: id > afterId, ascending, at most `size`.
+ */
+export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId: number, size: number): Promise<DueCaseEmail[]> {
+  const q = db('cases')
+    .select('id', 'reference', 'title', 'contact_name', 'contact_email', 'scheduled_email_date')
+    .whereNull('actual_email_sent_date')
+    .whereNotNull('scheduled_email_date')
+    .where('scheduled_email_date', '<=', today)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(size);
+  return whereNotOnHold(q, dialect, today);
+}
+
+/** Record the accepted email on the case, unless something already did. Returns rows changed (0 or 1). */
+export async function markCaseEmailSent(trx: Knex | Knex.Transaction, dialect: Dialect, caseId: number, sentAt: Date): Promise<number> {
+  const at = toDbInstant(dialect, sentAt);
+  return trx('cases').where({ id: caseId }).whereNull('actual_email_sent_date').update({ actual_email_sent_date: at, updated_at: at });
+}
