@@ -1,9 +1,502 @@
-/** process-data-governance: not built yet. Says so and exits 70 rather than pretending to work. */
-import { ExitCode, OntimeError } from '../errors.js';
-import type { JobHandler } from '../runner/types.js';
+/**
+ * process-data-governance: the GDPR retention job (jobs.md). In order:
+ *   1. deletion warnings (30, 7 and 1 day(s) before deletion_date) to the survey owner, through the outbox;
+ *   2. soft deletion of live surveys whose deletion_date has passed;
+ *   3. hard deletion of surveys soft-deleted 30 days ago or more, children in batches, survey row last.
+ * A survey with an active legal hold is left alone by all three, and the hold is re-checked inside
+ * every statement that changes or deletes its rows (src/db/surveys.ts).
+ *
+ * Mail failures never hold up the deletions: deleting on time is a legal duty, the warning a
+ * courtesy. The run still exits 69 (SMTP unreachable) or 1 (messages failed) so the operator knows.
+ */
+import type { Knex } from 'knex';
+import { audit } from '../db/audit.js';
+import {
+  CHILD_COUNT_KEY,
+  CHILD_TABLES,
+  HARD_DELETE_AFTER_DAYS,
+  countChildren,
+  deleteChildBatch,
+  deleteSurveyRow,
+  hardDeletionDue,
+  hasActiveHold,
+  recordWarning,
+  softDelete,
+  softDeletionDue,
+  stillWarnable,
+  warningCandidates,
+  type ChildCounts,
+  type DueSurvey,
+  type WarningCandidate,
+  type WarningDays,
+} from '../db/surveys.js';
+import { DAY_MS, fromDbInstant } from '../db/time.js';
+import { describeError, ExitCode, OntimeError } from '../errors.js';
+import { renderDeletionWarning } from '../mail/templates/deletion-warning.js';
+import type { Mailer } from '../mail/mailer.js';
+import { formatUtc } from '../output.js';
+import type { JobContext, JobHandler } from '../runner/types.js';
 
-const notImplemented: JobHandler = async () => {
-  throw new OntimeError('process-data-governance is not implemented yet in this version of ontime', ExitCode.internal);
+export type GovernanceStep = 'warnings' | 'soft' | 'hard';
+
+/**
+ * Test seams, empty in production: `afterSelect` runs after a batch of surveys was selected and
+ * before anything is changed, so a test can place a legal hold in exactly that gap.
+ */
+export const hooks: { afterSelect?: (step: GovernanceStep, ids: number[]) => Promise<void> | void } = {};
+
+/** Ends an SMTP-less stretch of the warning step: the reason every further warning is not sent. */
+interface MailBlocked {
+  reason: string;
+  exitCode: number;
+}
+
+interface WarningTally {
+  sent: Record<WarningDays, number>;
+  alreadySent: number;
+  invalidEmail: number;
+  failed: number;
+  failedEarlier: number;
+  deferred: number;
+  notSent: number;
+}
+
+const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+
+/** The dedupe key of jobs.md: `survey-warning:<id>:<days>:<deletion_date ISO>`, whole seconds without a fraction. */
+export function warningDedupeKey(surveyId: number, days: WarningDays, deletionDate: Date): string {
+  return `survey-warning:${surveyId}:${days}:${deletionDate.toISOString().replace(/\.000Z$/, 'Z')}`;
+}
+
+/** `20 days 4 hours`, `10 hours`, `35 minutes`: the time left before a deletion, for --verbose. */
+function timeLeft(ms: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  const hours = Math.floor((ms % DAY_MS) / 3_600_000);
+  if (days > 0) return `${days}d ${hours}h`;
+  if (hours > 0) return `${hours}h`;
+  return `${Math.max(0, Math.ceil(ms / 60_000))}min`;
+}
+
+/** --limit is shared by the three steps: items are surveys warned, soft-deleted or hard-deleted. */
+class Budget {
+  constructor(private left: number) {}
+  get remaining() {
+    return this.left;
+  }
+  take(n = 1) {
+    this.left -= n;
+  }
+  limited = false;
+}
+
+const processDataGovernance: JobHandler = async (ctx) => {
+  const { out, dryRun } = ctx;
+  const budget = new Budget(ctx.remaining());
+  const skippedByHold = new Set<number>();
+  const would = (real: string, dry: string) => (dryRun ? dry : real);
+
+  out.line(ctx.startLine('data governance processing'));
+  out.line('');
+
+  // 1. Deletion warnings
+  out.line('--- Deletion Warnings ---');
+  const warnings = await sendWarnings(ctx, budget, skippedByHold);
+  const sentTotal = warnings.tally.sent[30] + warnings.tally.sent[7] + warnings.tally.sent[1];
+  out.line(`${would('Sent', 'Would send')} ${sentTotal} deletion warnings:`);
+  out.line(`  - 30-day warnings: ${warnings.tally.sent[30]}`);
+  out.line(`  - 7-day warnings: ${warnings.tally.sent[7]}`);
+  out.line(`  - 1-day warnings: ${warnings.tally.sent[1]}`);
+  const t = warnings.tally;
+  if (t.invalidEmail > 0) out.line(`Not sent (owner email missing or invalid): ${t.invalidEmail} surveys`);
+  if (t.failed > 0) out.line(`Failed (rejected by the mail server): ${t.failed} warnings`);
+  if (t.failedEarlier > 0) out.line(`Refused in an earlier run, not retried: ${t.failedEarlier} warnings (see email_outbox.last_error)`);
+  if (t.deferred > 0) out.line(`Deferred (temporary mail failure, retried next run): ${t.deferred} warnings`);
+  if (warnings.blocked) {
+    out.line(`Not sent (${warnings.blocked.reason}): ${t.notSent} warnings; nothing was recorded as sent for them`);
+  }
+
+  // 2 and 3. Deletions run whatever happened to the mail: GDPR does not let a warning delay them.
+  out.line('');
+  out.line('--- Automatic Deletions ---');
+  const soft = await softDeleteDue(ctx, budget, skippedByHold);
+  const hard = await hardDeleteDue(ctx, budget, skippedByHold);
+  out.line(`${would('Soft deleted', 'Would soft delete')}: ${soft.count} surveys`);
+  out.line(`${would('Hard deleted', 'Would hard delete')}: ${hard.count} surveys`);
+  out.line(`Skipped (legal hold): ${skippedByHold.size} surveys`);
+  const changed = soft.changed + hard.changed;
+  if (changed > 0) out.line(`Left alone (changed by someone else since selected): ${changed} surveys`);
+  if (budget.limited) out.line('Stopped at --limit; more surveys may be due, the next run continues.');
+  if (warnings.blocked) {
+    out.warn(`deletion warnings were not sent: ${warnings.blocked.reason}`);
+  }
+  out.line('');
+  if (dryRun) out.line('Dry run: nothing was changed and no mail was sent.');
+  out.line(`Data governance processing completed at ${formatUtc(ctx.completedAt())}`);
+
+  const failed = t.failed + t.deferred;
+  return {
+    summary: {
+      warningsSent: sentTotal,
+      warnings30: t.sent[30],
+      warnings7: t.sent[7],
+      warnings1: t.sent[1],
+      warningsAlreadySent: t.alreadySent,
+      warningsInvalidEmail: t.invalidEmail,
+      warningsFailed: t.failed,
+      warningsFailedEarlier: t.failedEarlier,
+      warningsDeferred: t.deferred,
+      warningsNotSent: t.notSent,
+      mailProblem: warnings.blocked?.reason ?? null,
+      softDeleted: soft.count,
+      hardDeleted: hard.count,
+      skippedLegalHold: skippedByHold.size,
+      changedSinceSelected: changed,
+      hardDeletedRows: hard.rows,
+      limited: budget.limited,
+    },
+    failed,
+    exitCode: warnings.blocked?.exitCode ?? (failed > 0 ? ExitCode.partial : ExitCode.ok),
+  };
 };
 
-export default notImplemented;
+export default processDataGovernance;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Deletion warnings
+
+async function sendWarnings(
+  ctx: JobContext,
+  budget: Budget,
+  skippedByHold: Set<number>,
+): Promise<{ tally: WarningTally; blocked?: MailBlocked }> {
+  const tally: WarningTally = { sent: { 30: 0, 7: 0, 1: 0 }, alreadySent: 0, invalidEmail: 0, failed: 0, failedEarlier: 0, deferred: 0, notSent: 0 };
+  let blocked: MailBlocked | undefined;
+  let mailer: Mailer | undefined;
+  const getMailer = async (): Promise<Mailer | undefined> => {
+    if (mailer || blocked) return mailer;
+    try {
+      mailer = await ctx.mailer();
+    } catch (err) {
+      const d = describeError(err);
+      blocked = { reason: `mail could not be set up: ${d.message}`, exitCode: err instanceof OntimeError ? err.exitCode : d.exitCode };
+    }
+    return mailer;
+  };
+
+  let afterId = 0;
+  for (;;) {
+    if (budget.remaining <= 0) {
+      budget.limited = true;
+      break;
+    }
+    const size = Math.min(ctx.batchSize, budget.remaining);
+    const rows = await warningCandidates(ctx.db, ctx.dialect, ctx.now, afterId, size);
+    if (rows.length === 0) break;
+    await hooks.afterSelect?.('warnings', rows.map((r) => r.id));
+    await ctx.checkpoint();
+    for (const row of rows) {
+      if (row.warned) continue; // this warning for this deletion_date went out in an earlier run
+      const deletionDate = fromDbInstant(row.deletion_date)!;
+      const what = `${row.days}-day warning (deletion ${formatUtc(deletionDate)}, ${timeLeft(deletionDate.getTime() - ctx.now.getTime())} left)`;
+      if (row.held) {
+        skippedByHold.add(row.id);
+        ctx.out.detail(`  survey ${row.id}: skipped, active legal hold (${what} was due)`);
+        continue;
+      }
+      if (budget.remaining <= 0) {
+        budget.limited = true;
+        break;
+      }
+      const email = row.owner_email?.trim() ?? '';
+      if (!EMAIL.test(email)) {
+        tally.invalidEmail += 1;
+        ctx.out.detail(`  survey ${row.id}: ${what} not sent, owner email ${email ? 'is not a valid address' : 'is missing'}`);
+        continue;
+      }
+      budget.take();
+      if (ctx.dryRun) {
+        tally.sent[row.days] += 1;
+        ctx.out.detail(`  survey ${row.id}: would send ${what} to the owner`);
+        continue;
+      }
+      const m = await getMailer();
+      if (!m || blocked) {
+        tally.notSent += 1;
+        ctx.out.detail(`  survey ${row.id}: ${what} not sent, ${blocked!.reason}`);
+        continue;
+      }
+      await sendOne(ctx, m, row, deletionDate, what, tally, skippedByHold, (b) => (blocked = b));
+    }
+    afterId = rows[rows.length - 1]!.id;
+    if (rows.length < size) break;
+  }
+  return { tally, blocked };
+}
+
+async function sendOne(
+  ctx: JobContext,
+  mailer: Mailer,
+  row: WarningCandidate,
+  deletionDate: Date,
+  what: string,
+  tally: WarningTally,
+  skippedByHold: Set<number>,
+  block: (b: MailBlocked) => void,
+): Promise<void> {
+  // The selection may be a while old on a big run: re-check right before the message is created.
+  const state = await stillWarnable(ctx.db, ctx.dialect, row.id, deletionDate);
+  if (state === 'held') {
+    skippedByHold.add(row.id);
+    ctx.out.detail(`  survey ${row.id}: skipped, a legal hold was placed since selection (${what} was due)`);
+    return;
+  }
+  if (state === 'changed') {
+    ctx.out.detail(`  survey ${row.id}: ${what} not sent, the survey changed since selection`);
+    return;
+  }
+  const rendered = renderDeletionWarning({
+    surveyId: row.id,
+    surveyName: row.name,
+    ownerName: row.owner_name,
+    deletionDate,
+    daysBefore: row.days,
+    siteUrl: ctx.config.siteUrl,
+  });
+  const outboxRow = await mailer.enqueue(
+    ctx.db,
+    {
+      dedupeKey: warningDedupeKey(row.id, row.days, deletionDate),
+      kind: 'survey-deletion-warning',
+      to: row.owner_email!.trim(),
+      ...rendered,
+    },
+    ctx.runId,
+  );
+  const record = async (db: Knex | Knex.Transaction, sentAt: Date) => {
+    const recorded = await recordWarning(db, ctx.dialect, { surveyId: row.id, days: row.days, announced: deletionDate, sentAt });
+    if (recorded) {
+      await audit(db, ctx, {
+        action: 'survey.deletion_warning_sent',
+        subjectType: 'survey',
+        subjectId: row.id,
+        details: { daysBefore: row.days, deletionDate: deletionDate.toISOString(), outboxId: outboxRow.id },
+      });
+    }
+  };
+  const outcome = await mailer.deliver(outboxRow, (trx, sentAt) => record(trx, sentAt));
+  switch (outcome.status) {
+    case 'sent':
+      tally.sent[row.days] += 1;
+      ctx.out.detail(`  survey ${row.id}: ${what} sent to the owner`);
+      return;
+    case 'already-sent':
+      // Accepted by the server in an earlier run whose record is missing: record it, do not resend.
+      await ctx.db.transaction((trx) => record(trx, ctx.now));
+      tally.alreadySent += 1;
+      ctx.out.detail(`  survey ${row.id}: ${what} had already been sent; recorded`);
+      return;
+    case 'deferred':
+      tally.deferred += 1;
+      ctx.out.detail(`  survey ${row.id}: ${what} deferred, temporary mail failure: ${outcome.error}`);
+      return;
+    case 'failed':
+      if (outcome.earlier) {
+        // Refused for good in an earlier run (that run exited 1); not retried by itself.
+        tally.failedEarlier += 1;
+        ctx.out.detail(`  survey ${row.id}: ${what} was refused by the mail server in an earlier run: ${outcome.error}`);
+        return;
+      }
+      tally.failed += 1;
+      ctx.out.line(`  survey ${row.id}: ${what} failed, the mail server refused it: ${outcome.error}`);
+      return;
+    case 'unreachable': {
+      tally.notSent += 1;
+      const reason =
+        outcome.cause === 'connect'
+          ? `the mail server cannot be reached: ${outcome.error}`
+          : outcome.cause === 'auth'
+            ? `the mail server refused the login: ${outcome.error}`
+            : `mail is misconfigured: ${outcome.error}`;
+      block({ reason, exitCode: outcome.cause === 'connect' ? ExitCode.unavailable : ExitCode.config });
+      ctx.out.detail(`  survey ${row.id}: ${what} not sent, ${reason}`);
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Soft deletion
+
+async function softDeleteDue(
+  ctx: JobContext,
+  budget: Budget,
+  skippedByHold: Set<number>,
+): Promise<{ count: number; changed: number }> {
+  let count = 0;
+  let changed = 0;
+  let afterId = 0;
+  for (;;) {
+    if (budget.remaining <= 0) {
+      budget.limited = true;
+      break;
+    }
+    const size = Math.min(ctx.batchSize, budget.remaining);
+    const rows = await softDeletionDue(ctx.db, ctx.dialect, ctx.now, afterId, size);
+    if (rows.length === 0) break;
+    afterId = rows[rows.length - 1]!.id;
+    await hooks.afterSelect?.('soft', rows.map((r) => r.id));
+    await ctx.checkpoint();
+    const held = rows.filter((r) => r.held);
+    const due = rows.filter((r) => !r.held);
+    for (const r of held) {
+      skippedByHold.add(r.id);
+      ctx.out.detail(`  survey ${r.id}: not soft deleted, active legal hold (deletion date ${when(r)})`);
+    }
+    if (ctx.dryRun) {
+      for (const r of due) ctx.out.detail(`  survey ${r.id}: would soft delete (deletion date ${when(r)} has passed)`);
+      count += due.length;
+      budget.take(due.length);
+    } else if (due.length > 0) {
+      const done = await ctx.db.transaction(async (trx) => {
+        const ids = await softDelete(trx, ctx.dialect, ctx.now, due.map((r) => r.id));
+        for (const id of ids) {
+          await audit(trx, ctx, {
+            action: 'survey.soft_deleted',
+            subjectType: 'survey',
+            subjectId: id,
+            details: { deletionDate: fromDbInstant(due.find((r) => r.id === id)!.due_at)!.toISOString() },
+          });
+        }
+        return ids;
+      });
+      const doneSet = new Set(done);
+      for (const r of due) {
+        if (doneSet.has(r.id)) {
+          ctx.out.detail(`  survey ${r.id}: soft deleted (deletion date ${when(r)} has passed)`);
+        } else if (await hasActiveHold(ctx.db, r.id)) {
+          skippedByHold.add(r.id);
+          ctx.out.detail(`  survey ${r.id}: not soft deleted, a legal hold was placed since selection`);
+        } else {
+          changed += 1;
+          ctx.out.detail(`  survey ${r.id}: not soft deleted, it changed since selection (deleted or rescheduled)`);
+        }
+      }
+      count += done.length;
+      budget.take(done.length);
+    }
+    if (rows.length < size) break;
+  }
+  return { count, changed };
+}
+
+function when(r: DueSurvey): string {
+  return formatUtc(fromDbInstant(r.due_at)!);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Hard deletion
+
+/** Thrown inside the final transaction to roll it back when the survey may no longer be deleted. */
+class SurveyProtected extends Error {}
+
+async function hardDeleteDue(
+  ctx: JobContext,
+  budget: Budget,
+  skippedByHold: Set<number>,
+): Promise<{ count: number; changed: number; rows: ChildCounts }> {
+  const cutoff = new Date(ctx.now.getTime() - HARD_DELETE_AFTER_DAYS * DAY_MS);
+  const rows: ChildCounts = { responses: 0, progress: 0, warnings: 0, removedHolds: 0 };
+  let count = 0;
+  let changed = 0;
+  let afterId = 0;
+  for (;;) {
+    if (budget.remaining <= 0) {
+      budget.limited = true;
+      break;
+    }
+    const size = Math.min(ctx.batchSize, budget.remaining);
+    const due = await hardDeletionDue(ctx.db, ctx.dialect, cutoff, afterId, size);
+    if (due.length === 0) break;
+    afterId = due[due.length - 1]!.id;
+    await hooks.afterSelect?.('hard', due.map((r) => r.id));
+    for (const survey of due) {
+      const softAt = when(survey);
+      if (survey.held) {
+        skippedByHold.add(survey.id);
+        ctx.out.detail(`  survey ${survey.id}: not hard deleted, active legal hold (soft deleted ${softAt})`);
+        continue;
+      }
+      if (ctx.dryRun) {
+        const c = await countChildren(ctx.db, survey.id);
+        addCounts(rows, c);
+        count += 1;
+        budget.take();
+        ctx.out.detail(`  survey ${survey.id}: would hard delete (soft deleted ${softAt}; ${describeCounts(c)})`);
+        continue;
+      }
+      const result = await hardDeleteOne(ctx, survey.id, cutoff);
+      if (result === 'held') {
+        skippedByHold.add(survey.id);
+        ctx.out.detail(`  survey ${survey.id}: not hard deleted, a legal hold was placed since selection`);
+      } else if (result === 'changed') {
+        changed += 1;
+        ctx.out.detail(`  survey ${survey.id}: not hard deleted, it changed since selection (restored or already gone)`);
+      } else {
+        addCounts(rows, result);
+        count += 1;
+        budget.take();
+        ctx.out.detail(`  survey ${survey.id}: hard deleted (soft deleted ${softAt}; ${describeCounts(result)})`);
+      }
+    }
+    if (due.length < size) break;
+  }
+  return { count, changed, rows };
+}
+
+/**
+ * One survey: its children in batches of --batch-size rows (one short transaction each, each
+ * statement guarded by the rule), then the survey row in a last transaction that re-checks it.
+ */
+async function hardDeleteOne(ctx: JobContext, surveyId: number, cutoff: Date): Promise<ChildCounts | 'held' | 'changed'> {
+  const counts: ChildCounts = { responses: 0, progress: 0, warnings: 0, removedHolds: 0 };
+  const why = async () => ((await hasActiveHold(ctx.db, surveyId)) ? 'held' : 'changed');
+  for (const table of CHILD_TABLES) {
+    for (;;) {
+      await ctx.checkpoint();
+      const n = await ctx.db.transaction((trx) => deleteChildBatch(trx, ctx.dialect, table, surveyId, cutoff, ctx.batchSize));
+      counts[CHILD_COUNT_KEY[table]] += n;
+      if (n < ctx.batchSize) break;
+    }
+  }
+  await ctx.checkpoint();
+  try {
+    const last = await ctx.db.transaction(async (trx) => {
+      const finalCounts = await deleteSurveyRow(trx, ctx.dialect, surveyId, cutoff);
+      if (!finalCounts) throw new SurveyProtected();
+      addCounts(counts, finalCounts);
+      await audit(trx, ctx, {
+        action: 'survey.hard_deleted',
+        subjectType: 'survey',
+        subjectId: surveyId,
+        // Counts only: the survey's name and owner are exactly what had to go.
+        details: { ...counts, survey: 1 },
+      });
+      return counts;
+    });
+    return last;
+  } catch (err) {
+    if (err instanceof SurveyProtected) return why();
+    throw err;
+  }
+}
+
+function addCounts(into: ChildCounts, c: ChildCounts): void {
+  into.responses += c.responses;
+  into.progress += c.progress;
+  into.warnings += c.warnings;
+  into.removedHolds += c.removedHolds;
+}
+
+function describeCounts(c: ChildCounts): string {
+  return `${c.responses} responses, ${c.progress} progress, ${c.warnings} warnings, ${c.removedHolds} removed holds`;
+}
