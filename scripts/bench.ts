@@ -32,6 +32,13 @@ import { cleanup, release, WORKLOADS, type Workload } from './bench/workloads.js
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'ontime');
 const JOB_TIMEOUT_MS = 30 * 60_000;
+/**
+ * Scale 1 is the issue's sizes (1M cases, 200k surveys, 2M responses, 2M progress rows, 10k
+ * mails). At the jobs' present speed that takes far longer than 10 minutes for all three
+ * databases on a 2-core machine (see docs/performance.md), so the default is one fifth of it;
+ * `--scale 1` still runs the full sizes.
+ */
+const DEFAULT_SCALE = 0.2;
 
 interface Options {
   dbs: BenchDbName[];
@@ -42,12 +49,15 @@ interface Options {
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: npm run bench -- [--db sqlite|postgres|mysql|all] [--scale N] [--startup-runs N] [--out FILE]\n');
+  process.stderr.write(
+    'usage: npm run bench -- [--db sqlite|postgres|mysql|all] [--scale N] [--startup-runs N] [--out FILE]\n' +
+      `  --scale 1 = 1M cases, 200k surveys, 2M responses, 2M progress rows, 10k mails (default ${DEFAULT_SCALE})\n`,
+  );
   process.exit(64);
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { dbs: ['sqlite', 'postgres', 'mysql'], scale: 1, startupRuns: 15, out: join(root, 'bench-results.json') };
+  const opts: Options = { dbs: ['sqlite', 'postgres', 'mysql'], scale: DEFAULT_SCALE, startupRuns: 15, out: join(root, 'bench-results.json') };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -139,6 +149,16 @@ async function timed<T>(what: string, body: () => Promise<T>): Promise<{ value: 
 
 const seedRowCount = (s: SeedSizes) => s.cases + s.surveys + s.responses + s.progress;
 
+/**
+ * The runner tracks batches run through ctx.eachBatch. A job that changed rows but reports 0 ran
+ * its own transactions outside it: that is "not tracked", not "instant".
+ */
+function longestBatch(run: JobRun, due: number): number | null {
+  const ms = run.json?.timing?.longestBatchMs;
+  if (typeof ms !== 'number') return null;
+  return ms === 0 && due > 0 ? null : ms;
+}
+
 async function measureJobs(db: BenchDatabase, now: Date, smtp: LoopbackSmtp): Promise<JobMeasurement[]> {
   const out: JobMeasurement[] = [];
   for (const w of WORKLOADS) {
@@ -160,7 +180,7 @@ async function measureJobs(db: BenchDatabase, now: Date, smtp: LoopbackSmtp): Pr
       jobDurationMs: typeof run.json?.durationMs === 'number' ? run.json.durationMs : null,
       itemsPerSecond: run.status === 'ok' ? (due - (left ?? 0)) / (wallMs / 1000) : null,
       peakRssBytes: run.proc.peakRssBytes,
-      longestBatchMs: typeof run.json?.timing?.longestBatchMs === 'number' ? run.json.timing.longestBatchMs : null,
+      longestBatchMs: longestBatch(run, due),
       summary: run.json?.summary,
       throughputRatio: null,
       throughputRatioInProcess: null,

@@ -108,7 +108,7 @@ export function renderTable(dbs: DatabaseResult[], startup: StartupResult | null
         j.raw ? sec(j.raw.ms) : '–',
         ok && j.throughputRatio !== null ? j.throughputRatio.toFixed(2) : '–',
         ok ? mb(j.peakRssBytes) : '–',
-        ok ? num(j.longestBatchMs, 1) : '–',
+        ok ? (j.longestBatchMs === null ? 'not tracked' : num(j.longestBatchMs, 1)) : '–',
       ]);
     }
     if (db.mail) {
@@ -179,7 +179,15 @@ export function checkTargets(dbs: DatabaseResult[], startup: StartupResult | nul
   const batches = dbs.flatMap((d) => d.jobs.filter((j) => j.status === 'ok' && j.longestBatchMs !== null).map((j) => ({ db: d.name, job: j.job, ms: j.longestBatchMs! })));
   if (batches.length) {
     const worst = batches.reduce((a, b) => (b.ms > a.ms ? b : a));
-    checks.push({ figure: 'longest batch transaction, batch size 1000', bar: '≤ 1 s', goal: '≤ 0.2 s', measured: `${(worst.ms / 1000).toFixed(3)} s (${worst.db} ${worst.job})`, verdict: verdict(worst.ms, 1000, 200, false) });
+    const untracked = [...new Set(dbs.flatMap((d) => d.jobs.filter((j) => j.status === 'ok' && j.longestBatchMs === null).map((j) => j.job)))];
+    checks.push({
+      figure: 'longest batch transaction, batch size 1000',
+      bar: '≤ 1 s',
+      goal: '≤ 0.2 s',
+      measured: `${(worst.ms / 1000).toFixed(3)} s (${worst.db} ${worst.job})`,
+      verdict: verdict(worst.ms, 1000, 200, false),
+      note: untracked.length ? `not tracked: ${untracked.join(', ')}` : undefined,
+    });
   } else {
     checks.push({ figure: 'longest batch transaction, batch size 1000', bar: '≤ 1 s', goal: '≤ 0.2 s', measured: 'no job measured', verdict: 'n/a' });
   }

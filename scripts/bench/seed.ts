@@ -10,7 +10,8 @@
  *   date (soft deletion due), 10 % soft-deleted recently, 60 % deletion far ahead (no warning
  *   due), 10 % never scheduled; an active legal hold on 2 %, a removed one on 1 %.
  * - survey_responses: 10 per survey. survey_progress: half expired (by expires_at, or stale
- *   without one), the other half live; authenticated, anonymous and token-based in thirds.
+ *   without one), the other half live, on every survey; authenticated, anonymous and token-based
+ *   in thirds.
  */
 import type { BenchDatabase } from './database.js';
 import { analyze, loadSession } from './database.js';
@@ -111,13 +112,16 @@ export async function seedSurveys(db: BenchDatabase, now: Date, sizes: Pick<Seed
   await analyze(db, ['surveys', 'survey_legal_holds', 'survey_responses', 'survey_progress']);
 }
 
-/** survey_progress rows spread over surveys 1..surveyCount; half expired. */
+/**
+ * survey_progress rows spread over surveys 1..surveyCount, four consecutive rows (one of each
+ * expiry kind) per survey, so every survey has live and expired drafts; half expired.
+ */
 export async function seedProgress(db: BenchDatabase, now: Date, count: number, surveyCount: number): Promise<void> {
   const s = new DialectSql(db.dialect, now);
   const mod = (k: number) => `(n % ${k})`;
   await db.knex.raw(`
     INSERT INTO survey_progress (id, survey_id, user_id, session_key, access_token, data, updated_at, expires_at)
-    SELECT n, ((n - 1) % ${surveyCount}) + 1,
+    SELECT n, (${s.intDiv('n - 1', '4')} % ${surveyCount}) + 1,
       CASE WHEN ${mod(3)} = 0 THEN n ELSE NULL END,
       CASE WHEN ${mod(3)} = 1 THEN ${s.concat(`'sess'`, 'n')} ELSE NULL END,
       CASE WHEN ${mod(3)} = 2 THEN ${s.concat(`'tok'`, 'n')} ELSE NULL END,

@@ -69,6 +69,11 @@ export class DialectSql {
     return `(${parts.join(' || ')})`;
   }
 
+  /** Integer division of two integer expressions. */
+  intDiv(a: string, b: string): string {
+    return this.dialect === 'mysql' ? `((${a}) DIV (${b}))` : `((${a}) / (${b}))`;
+  }
+
   /** An integer expression as text (audit_log.subject_id). */
   text(expr: string): string {
     return this.dialect === 'mysql' ? `CAST(${expr} AS CHAR)` : `CAST(${expr} AS TEXT)`;
