@@ -149,6 +149,12 @@ async function timed<T>(what: string, body: () => Promise<T>): Promise<{ value: 
 
 const seedRowCount = (s: SeedSizes) => s.cases + s.surveys + s.responses + s.progress;
 
+/** audit_log rows so far: each side's audit trail is counted, outside the timed part. */
+async function auditRows(db: BenchDatabase): Promise<number> {
+  const row = (await db.knex('audit_log').count({ c: '*' }).first()) as { c: number | string } | undefined;
+  return Number(row?.c ?? 0);
+}
+
 /**
  * The runner tracks batches run through ctx.eachBatch. A job that changed rows but reports 0 ran
  * its own transactions outside it: that is "not tracked", not "instant".
@@ -164,8 +170,10 @@ async function measureJobs(db: BenchDatabase, now: Date, smtp: LoopbackSmtp): Pr
   for (const w of WORKLOADS) {
     const due = await w.due(db.knex, db.dialect, now);
     log(`${db.name} ${w.job}: ${due.toLocaleString('en-US')} due, running ontime`);
+    const auditBefore = await auditRows(db);
     const run = await runJob(w.job, db.url, now, smtp);
     const left = run.status === 'ok' ? await w.due(db.knex, db.dialect, now) : null;
+    const audited = (await auditRows(db)) - auditBefore;
     const wallMs = run.proc.wallMs;
     log(`${db.name} ${w.job}: ${run.status}${run.error ? ` (${run.error})` : ''} in ${(wallMs / 1000).toFixed(2)} s`);
     out.push({
@@ -182,6 +190,7 @@ async function measureJobs(db: BenchDatabase, now: Date, smtp: LoopbackSmtp): Pr
       peakRssBytes: run.proc.peakRssBytes,
       longestBatchMs: longestBatch(run, due),
       summary: run.json?.summary,
+      auditRows: audited,
       throughputRatio: null,
       throughputRatioInProcess: null,
     });
@@ -191,12 +200,14 @@ async function measureJobs(db: BenchDatabase, now: Date, smtp: LoopbackSmtp): Pr
 
 async function measureRaw(db: BenchDatabase, now: Date, jobs: JobMeasurement[]): Promise<void> {
   for (const w of WORKLOADS) {
+    const auditBefore = await auditRows(db);
     const t = performance.now();
     const items = await w.raw(db.knex, db.dialect, now);
     const ms = performance.now() - t;
+    const audited = (await auditRows(db)) - auditBefore;
     log(`${db.name} ${w.job}: raw SQL changed ${items.toLocaleString('en-US')} in ${(ms / 1000).toFixed(2)} s`);
     const m = jobs.find((j) => j.job === w.job)!;
-    m.raw = { items, ms, itemsPerSecond: items / (ms / 1000) };
+    m.raw = { items, ms, itemsPerSecond: items / (ms / 1000), auditRows: audited };
     if (m.status === 'ok' && m.wallMs > 0) m.throughputRatio = ms / m.wallMs;
     if (m.status === 'ok' && m.jobDurationMs) m.throughputRatioInProcess = ms / m.jobDurationMs;
   }

@@ -19,7 +19,9 @@ export interface JobMeasurement {
   peakRssBytes: number | null;
   longestBatchMs: number | null;
   summary?: unknown;
-  raw?: { items: number; ms: number; itemsPerSecond: number };
+  /** audit_log rows the run wrote (cleanup writes one per batch, the others one per item). */
+  auditRows?: number;
+  raw?: { items: number; ms: number; itemsPerSecond: number; auditRows: number };
   /** raw time / ontime wall time: ontime's throughput as a fraction of the raw statements'. */
   throughputRatio: number | null;
   /** The same against the job's own duration (process start-up and module loading left out). */
@@ -191,20 +193,24 @@ export function checkTargets(dbs: DatabaseResult[], startup: StartupResult | nul
   } else {
     checks.push({ figure: 'longest batch transaction, batch size 1000', bar: '≤ 1 s', goal: '≤ 0.2 s', measured: 'no job measured', verdict: 'n/a' });
   }
+  // Peak RSS on the full-size seed: every batch job counts, not only the two of the flatness runs.
+  const peaks = dbs.flatMap((d) => d.jobs.filter((j) => j.status === 'ok' && j.peakRssBytes !== null).map((j) => ({ db: d.name, job: j.job, b: j.peakRssBytes! })));
   const rss = dbs.flatMap((d) => d.flatness.filter((f) => f.largePeakRssBytes !== null).map((f) => ({ db: d.name, job: f.job, b: f.largePeakRssBytes!, ratio: f.ratio })));
-  if (rss.length) {
-    const worst = rss.reduce((a, b) => (b.b > a.b ? b : a));
+  if (peaks.length) {
+    const worst = peaks.reduce((a, b) => (b.b > a.b ? b : a));
     const mbv = worst.b / 1048576;
     checks.push({ figure: 'peak RSS at 1M rows', bar: '≤ 150 MB', goal: '≤ 100 MB', measured: `${mbv.toFixed(0)} MB (${worst.db} ${worst.job})`, verdict: verdict(mbv, 150, 100, false), note: scaled });
+  }
+  if (rss.length) {
     const withRatio = rss.filter((r) => r.ratio !== null);
     if (withRatio.length) {
       const w = withRatio.reduce((a, b) => (b.ratio! > a.ratio! ? b : a));
       checks.push({ figure: 'peak RSS 1M / 100k', bar: '≤ 1.2', goal: '≤ 1.05', measured: `${w.ratio!.toFixed(2)} (${w.db} ${w.job})`, verdict: verdict(w.ratio!, 1.2, 1.05, false), note: scaled });
     }
   } else {
-    checks.push({ figure: 'peak RSS at 1M rows', bar: '≤ 150 MB', goal: '≤ 100 MB', measured: 'no job measured', verdict: 'n/a' });
     checks.push({ figure: 'peak RSS 1M / 100k', bar: '≤ 1.2', goal: '≤ 1.05', measured: 'no job measured', verdict: 'n/a' });
   }
+  if (!peaks.length) checks.push({ figure: 'peak RSS at 1M rows', bar: '≤ 150 MB', goal: '≤ 100 MB', measured: 'no job measured', verdict: 'n/a' });
   const mails = dbs.flatMap((d) => (d.mail && d.mail.status === 'ok' && d.mail.messagesPerSecond !== null ? [{ db: d.name, v: d.mail.messagesPerSecond }] : []));
   if (mails.length) {
     const worst = mails.reduce((a, b) => (b.v < a.v ? b : a));
