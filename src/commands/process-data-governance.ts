@@ -1,13 +1,14 @@
 /**
- * process-data-governance: the GDPR retention job (jobs.md). In order:
- *   1. deletion warnings (30, 7 and 1 day(s) before deletion_date) to the survey owner, through the outbox;
- *   2. soft deletion of live surveys whose deletion_date has passed;
- *   3. hard deletion of surveys soft-deleted 30 days ago or more, children in batches, survey row last.
+ * process-data-governance: the GDPR retention job (jobs.md):
+ *   - deletion warnings (30, 7 and 1 day(s) before deletion_date) to the survey owner, through the outbox;
+ *   - soft deletion of live surveys whose deletion_date has passed;
+ *   - hard deletion of surveys soft-deleted 30 days ago or more, children in batches, survey row last.
  * A survey with an active legal hold is left alone by all three, and the hold is re-checked inside
  * every statement that changes or deletes its rows (src/db/surveys.ts).
  *
- * Mail failures never hold up the deletions: deleting on time is a legal duty, the warning a
- * courtesy. The run still exits 69 (SMTP unreachable) or 1 (messages failed) so the operator knows.
+ * Mail never holds up the deletions: deleting on time is a legal duty, the warning a courtesy. The
+ * deletions run first (the report still shows the warnings first, as jobs.md's example does), and
+ * a mail problem only sets the exit code: 69 (SMTP unreachable), 78 (mail not set up), 1 (refused).
  */
 import type { Knex } from 'knex';
 import { audit } from '../db/audit.js';
@@ -30,6 +31,7 @@ import {
   type WarningCandidate,
   type WarningDays,
 } from '../db/surveys.js';
+import { findOutboxByKey } from '../db/outbox.js';
 import { DAY_MS, fromDbInstant } from '../db/time.js';
 import { describeError, ExitCode, OntimeError } from '../errors.js';
 import { renderDeletionWarning } from '../mail/templates/deletion-warning.js';
@@ -40,15 +42,22 @@ import type { JobContext, JobHandler } from '../runner/types.js';
 export type GovernanceStep = 'warnings' | 'soft' | 'hard';
 
 /**
- * Test seams, empty in production: `afterSelect` runs after a batch of surveys was selected and
- * before anything is changed, so a test can place a legal hold in exactly that gap.
+ * Test seams, empty in production (nothing sets them outside tests): `afterSelect` runs after a
+ * batch of surveys was selected and before anything is changed; `beforeSurveyRowDelete` after a
+ * survey's children were deleted and before the last transaction. A test places a legal hold in
+ * exactly those gaps.
  */
-export const hooks: { afterSelect?: (step: GovernanceStep, ids: number[]) => Promise<void> | void } = {};
+export const hooks: {
+  afterSelect?: (step: GovernanceStep, ids: number[]) => Promise<void> | void;
+  beforeSurveyRowDelete?: (surveyId: number) => Promise<void> | void;
+} = {};
 
 /** Ends an SMTP-less stretch of the warning step: the reason every further warning is not sent. */
 interface MailBlocked {
   reason: string;
   exitCode: number;
+  /** What the operator can do about it (e.g. which variables set up mail). */
+  hint?: string;
 }
 
 interface WarningTally {
@@ -89,45 +98,93 @@ class Budget {
   limited = false;
 }
 
+/**
+ * Lines of one report section, kept until the report is printed in the spec's order (the steps
+ * do not run in that order, see below). `always` lines show without --verbose.
+ */
+class Notes {
+  private readonly lines: { text: string; always: boolean }[] = [];
+  detail(text: string) {
+    this.lines.push({ text, always: false });
+  }
+  line(text: string) {
+    this.lines.push({ text, always: true });
+  }
+  printTo(out: JobContext['out']) {
+    for (const l of this.lines) (l.always ? out.line(l.text) : out.detail(l.text));
+  }
+}
+
+interface SoftResult {
+  count: number;
+  changed: number;
+}
+
+interface HardResult extends SoftResult {
+  rows: ChildCounts;
+}
+
 const processDataGovernance: JobHandler = async (ctx) => {
   const { out, dryRun } = ctx;
   const budget = new Budget(ctx.remaining());
   const skippedByHold = new Set<number>();
   const would = (real: string, dry: string) => (dryRun ? dry : real);
+  const t: WarningTally = { sent: { 30: 0, 7: 0, 1: 0 }, alreadySent: 0, invalidEmail: 0, failed: 0, failedEarlier: 0, deferred: 0, notSent: 0 };
+  const mail: { blocked?: MailBlocked } = {};
+  const soft: SoftResult = { count: 0, changed: 0 };
+  const hard: HardResult = { count: 0, changed: 0, rows: { responses: 0, progress: 0, warnings: 0, removedHolds: 0 } };
+  const warningNotes = new Notes();
+  const deletionNotes = new Notes();
 
   out.line(ctx.startLine('data governance processing'));
-  out.line('');
 
-  // 1. Deletion warnings
+  // The deletions run first, the warnings last, and the report shows them in the spec's order.
+  // The three steps select disjoint surveys (warnings: live, deletion_date after now; soft: live,
+  // deletion_date at or before now; hard: soft-deleted 30 days ago or more) and none changes
+  // another's selection, so the order changes no result; it only means that a slow or hanging
+  // mail server, or the time limit reached while mailing, can never delay a deletion.
+  let stopped: unknown;
+  try {
+    await softDeleteDue(ctx, budget, skippedByHold, soft, deletionNotes);
+    await hardDeleteDue(ctx, budget, skippedByHold, hard, deletionNotes);
+    await sendWarnings(ctx, budget, skippedByHold, t, mail, warningNotes);
+  } catch (err) {
+    stopped = err;
+  }
+
+  out.line('');
   out.line('--- Deletion Warnings ---');
-  const warnings = await sendWarnings(ctx, budget, skippedByHold);
-  const sentTotal = warnings.tally.sent[30] + warnings.tally.sent[7] + warnings.tally.sent[1];
+  warningNotes.printTo(out);
+  const sentTotal = t.sent[30] + t.sent[7] + t.sent[1];
   out.line(`${would('Sent', 'Would send')} ${sentTotal} deletion warnings:`);
-  out.line(`  - 30-day warnings: ${warnings.tally.sent[30]}`);
-  out.line(`  - 7-day warnings: ${warnings.tally.sent[7]}`);
-  out.line(`  - 1-day warnings: ${warnings.tally.sent[1]}`);
-  const t = warnings.tally;
+  out.line(`  - 30-day warnings: ${t.sent[30]}`);
+  out.line(`  - 7-day warnings: ${t.sent[7]}`);
+  out.line(`  - 1-day warnings: ${t.sent[1]}`);
   if (t.invalidEmail > 0) out.line(`Not sent (owner email missing or invalid): ${t.invalidEmail} surveys`);
   if (t.failed > 0) out.line(`Failed (rejected by the mail server): ${t.failed} warnings`);
   if (t.failedEarlier > 0) out.line(`Refused in an earlier run, not retried: ${t.failedEarlier} warnings (see email_outbox.last_error)`);
   if (t.deferred > 0) out.line(`Deferred (temporary mail failure, retried next run): ${t.deferred} warnings`);
-  if (warnings.blocked) {
-    out.line(`Not sent (${warnings.blocked.reason}): ${t.notSent} warnings; nothing was recorded as sent for them`);
+  if (mail.blocked) {
+    out.line(`Not sent (${mail.blocked.reason}): ${t.notSent} warnings; nothing was recorded as sent for them`);
   }
 
-  // 2 and 3. Deletions run whatever happened to the mail: GDPR does not let a warning delay them.
   out.line('');
   out.line('--- Automatic Deletions ---');
-  const soft = await softDeleteDue(ctx, budget, skippedByHold);
-  const hard = await hardDeleteDue(ctx, budget, skippedByHold);
+  deletionNotes.printTo(out);
   out.line(`${would('Soft deleted', 'Would soft delete')}: ${soft.count} surveys`);
   out.line(`${would('Hard deleted', 'Would hard delete')}: ${hard.count} surveys`);
   out.line(`Skipped (legal hold): ${skippedByHold.size} surveys`);
   const changed = soft.changed + hard.changed;
   if (changed > 0) out.line(`Left alone (changed by someone else since selected): ${changed} surveys`);
   if (budget.limited) out.line('Stopped at --limit; more surveys may be due, the next run continues.');
-  if (warnings.blocked) {
-    out.warn(`deletion warnings were not sent: ${warnings.blocked.reason}`);
+  if (stopped) {
+    // The counts above are what was committed; the runner reports the error and its exit code.
+    out.line('Stopped early: the counts above are what was done; the next run continues with the rest.');
+    throw stopped;
+  }
+  if (mail.blocked) {
+    const hint = mail.blocked.hint ? ` (${mail.blocked.hint})` : '';
+    out.warn(`deletion warnings were not sent: ${mail.blocked.reason}${hint}; the deletions ran regardless`);
   }
   out.line('');
   if (dryRun) out.line('Dry run: nothing was changed and no mail was sent.');
@@ -146,7 +203,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
       warningsFailedEarlier: t.failedEarlier,
       warningsDeferred: t.deferred,
       warningsNotSent: t.notSent,
-      mailProblem: warnings.blocked?.reason ?? null,
+      mailProblem: mail.blocked?.reason ?? null,
       softDeleted: soft.count,
       hardDeleted: hard.count,
       skippedLegalHold: skippedByHold.size,
@@ -155,7 +212,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
       limited: budget.limited,
     },
     failed,
-    exitCode: warnings.blocked?.exitCode ?? (failed > 0 ? ExitCode.partial : ExitCode.ok),
+    exitCode: mail.blocked?.exitCode ?? (failed > 0 ? ExitCode.partial : ExitCode.ok),
   };
 };
 
@@ -168,17 +225,18 @@ async function sendWarnings(
   ctx: JobContext,
   budget: Budget,
   skippedByHold: Set<number>,
-): Promise<{ tally: WarningTally; blocked?: MailBlocked }> {
-  const tally: WarningTally = { sent: { 30: 0, 7: 0, 1: 0 }, alreadySent: 0, invalidEmail: 0, failed: 0, failedEarlier: 0, deferred: 0, notSent: 0 };
-  let blocked: MailBlocked | undefined;
+  tally: WarningTally,
+  mail: { blocked?: MailBlocked },
+  notes: Notes,
+): Promise<void> {
   let mailer: Mailer | undefined;
   const getMailer = async (): Promise<Mailer | undefined> => {
-    if (mailer || blocked) return mailer;
+    if (mailer || mail.blocked) return mailer;
     try {
       mailer = await ctx.mailer();
     } catch (err) {
       const d = describeError(err);
-      blocked = { reason: `mail could not be set up: ${d.message}`, exitCode: err instanceof OntimeError ? err.exitCode : d.exitCode };
+      mail.blocked = { reason: `mail could not be set up: ${d.message}`, exitCode: err instanceof OntimeError ? err.exitCode : d.exitCode, hint: d.hint };
     }
     return mailer;
   };
@@ -189,18 +247,22 @@ async function sendWarnings(
       budget.limited = true;
       break;
     }
-    const size = Math.min(ctx.batchSize, budget.remaining);
+    // Candidates already warned or held use no --limit budget, so select full batches.
+    const size = ctx.batchSize;
     const rows = await warningCandidates(ctx.db, ctx.dialect, ctx.now, afterId, size);
     if (rows.length === 0) break;
     await hooks.afterSelect?.('warnings', rows.map((r) => r.id));
     await ctx.checkpoint();
     for (const row of rows) {
-      if (row.warned) continue; // this warning for this deletion_date went out in an earlier run
       const deletionDate = fromDbInstant(row.deletion_date)!;
       const what = `${row.days}-day warning (deletion ${formatUtc(deletionDate)}, ${timeLeft(deletionDate.getTime() - ctx.now.getTime())} left)`;
+      if (row.warned) {
+        notes.detail(`  survey ${row.id}: ${what} already sent for this deletion date`);
+        continue;
+      }
       if (row.held) {
         skippedByHold.add(row.id);
-        ctx.out.detail(`  survey ${row.id}: skipped, active legal hold (${what} was due)`);
+        notes.detail(`  survey ${row.id}: skipped, active legal hold (${what} was due)`);
         continue;
       }
       if (budget.remaining <= 0) {
@@ -210,27 +272,36 @@ async function sendWarnings(
       const email = row.owner_email?.trim() ?? '';
       if (!EMAIL.test(email)) {
         tally.invalidEmail += 1;
-        ctx.out.detail(`  survey ${row.id}: ${what} not sent, owner email ${email ? 'is not a valid address' : 'is missing'}`);
+        notes.detail(`  survey ${row.id}: ${what} not sent, owner email ${email ? 'is not a valid address' : 'is missing'}`);
         continue;
       }
       budget.take();
       if (ctx.dryRun) {
-        tally.sent[row.days] += 1;
-        ctx.out.detail(`  survey ${row.id}: would send ${what} to the owner`);
+        // What deliver() would find in the outbox under this key (read only).
+        const existing = await findOutboxByKey(ctx.db, warningDedupeKey(row.id, row.days, deletionDate));
+        if (existing?.status === 'sent') {
+          tally.alreadySent += 1;
+          notes.detail(`  survey ${row.id}: ${what} had already been sent; would record it`);
+        } else if (existing?.status === 'failed' && existing.to_address === email) {
+          tally.failedEarlier += 1;
+          notes.detail(`  survey ${row.id}: ${what} was refused by the mail server in an earlier run; would not retry`);
+        } else {
+          tally.sent[row.days] += 1;
+          notes.detail(`  survey ${row.id}: would send ${what} to the owner`);
+        }
         continue;
       }
       const m = await getMailer();
-      if (!m || blocked) {
+      if (!m || mail.blocked) {
         tally.notSent += 1;
-        ctx.out.detail(`  survey ${row.id}: ${what} not sent, ${blocked!.reason}`);
+        notes.detail(`  survey ${row.id}: ${what} not sent, ${mail.blocked!.reason}`);
         continue;
       }
-      await sendOne(ctx, m, row, deletionDate, what, tally, skippedByHold, (b) => (blocked = b));
+      await sendOne(ctx, m, row, deletionDate, what, tally, skippedByHold, notes, (b) => (mail.blocked = b));
     }
     afterId = rows[rows.length - 1]!.id;
     if (rows.length < size) break;
   }
-  return { tally, blocked };
 }
 
 async function sendOne(
@@ -241,17 +312,18 @@ async function sendOne(
   what: string,
   tally: WarningTally,
   skippedByHold: Set<number>,
+  notes: Notes,
   block: (b: MailBlocked) => void,
 ): Promise<void> {
   // The selection may be a while old on a big run: re-check right before the message is created.
   const state = await stillWarnable(ctx.db, ctx.dialect, row.id, deletionDate);
   if (state === 'held') {
     skippedByHold.add(row.id);
-    ctx.out.detail(`  survey ${row.id}: skipped, a legal hold was placed since selection (${what} was due)`);
+    notes.detail(`  survey ${row.id}: skipped, a legal hold was placed since selection (${what} was due)`);
     return;
   }
   if (state === 'changed') {
-    ctx.out.detail(`  survey ${row.id}: ${what} not sent, the survey changed since selection`);
+    notes.detail(`  survey ${row.id}: ${what} not sent, the survey changed since selection`);
     return;
   }
   const rendered = renderDeletionWarning({
@@ -287,27 +359,27 @@ async function sendOne(
   switch (outcome.status) {
     case 'sent':
       tally.sent[row.days] += 1;
-      ctx.out.detail(`  survey ${row.id}: ${what} sent to the owner`);
+      notes.detail(`  survey ${row.id}: ${what} sent to the owner`);
       return;
     case 'already-sent':
       // Accepted by the server in an earlier run whose record is missing: record it, do not resend.
       await ctx.db.transaction((trx) => record(trx, ctx.now));
       tally.alreadySent += 1;
-      ctx.out.detail(`  survey ${row.id}: ${what} had already been sent; recorded`);
+      notes.detail(`  survey ${row.id}: ${what} had already been sent; recorded`);
       return;
     case 'deferred':
       tally.deferred += 1;
-      ctx.out.detail(`  survey ${row.id}: ${what} deferred, temporary mail failure: ${outcome.error}`);
+      notes.detail(`  survey ${row.id}: ${what} deferred, temporary mail failure: ${outcome.error}`);
       return;
     case 'failed':
       if (outcome.earlier) {
         // Refused for good in an earlier run (that run exited 1); not retried by itself.
         tally.failedEarlier += 1;
-        ctx.out.detail(`  survey ${row.id}: ${what} was refused by the mail server in an earlier run: ${outcome.error}`);
+        notes.detail(`  survey ${row.id}: ${what} was refused by the mail server in an earlier run: ${outcome.error}`);
         return;
       }
       tally.failed += 1;
-      ctx.out.line(`  survey ${row.id}: ${what} failed, the mail server refused it: ${outcome.error}`);
+      notes.line(`  survey ${row.id}: ${what} failed, the mail server refused it: ${outcome.error}`);
       return;
     case 'unreachable': {
       tally.notSent += 1;
@@ -318,7 +390,7 @@ async function sendOne(
             ? `the mail server refused the login: ${outcome.error}`
             : `mail is misconfigured: ${outcome.error}`;
       block({ reason, exitCode: outcome.cause === 'connect' ? ExitCode.unavailable : ExitCode.config });
-      ctx.out.detail(`  survey ${row.id}: ${what} not sent, ${reason}`);
+      notes.detail(`  survey ${row.id}: ${what} not sent, ${reason}`);
       return;
     }
   }
@@ -331,9 +403,9 @@ async function softDeleteDue(
   ctx: JobContext,
   budget: Budget,
   skippedByHold: Set<number>,
-): Promise<{ count: number; changed: number }> {
-  let count = 0;
-  let changed = 0;
+  result: SoftResult,
+  notes: Notes,
+): Promise<void> {
   let afterId = 0;
   for (;;) {
     if (budget.remaining <= 0) {
@@ -350,11 +422,11 @@ async function softDeleteDue(
     const due = rows.filter((r) => !r.held);
     for (const r of held) {
       skippedByHold.add(r.id);
-      ctx.out.detail(`  survey ${r.id}: not soft deleted, active legal hold (deletion date ${when(r)})`);
+      notes.detail(`  survey ${r.id}: not soft deleted, active legal hold (deletion date ${when(r)})`);
     }
     if (ctx.dryRun) {
-      for (const r of due) ctx.out.detail(`  survey ${r.id}: would soft delete (deletion date ${when(r)} has passed)`);
-      count += due.length;
+      for (const r of due) notes.detail(`  survey ${r.id}: would soft delete (deletion date ${when(r)} has passed)`);
+      result.count += due.length;
       budget.take(due.length);
     } else if (due.length > 0) {
       const done = await ctx.db.transaction(async (trx) => {
@@ -372,21 +444,20 @@ async function softDeleteDue(
       const doneSet = new Set(done);
       for (const r of due) {
         if (doneSet.has(r.id)) {
-          ctx.out.detail(`  survey ${r.id}: soft deleted (deletion date ${when(r)} has passed)`);
+          notes.detail(`  survey ${r.id}: soft deleted (deletion date ${when(r)} has passed)`);
         } else if (await hasActiveHold(ctx.db, r.id)) {
           skippedByHold.add(r.id);
-          ctx.out.detail(`  survey ${r.id}: not soft deleted, a legal hold was placed since selection`);
+          notes.detail(`  survey ${r.id}: not soft deleted, a legal hold was placed since selection`);
         } else {
-          changed += 1;
-          ctx.out.detail(`  survey ${r.id}: not soft deleted, it changed since selection (deleted or rescheduled)`);
+          result.changed += 1;
+          notes.detail(`  survey ${r.id}: not soft deleted, it changed since selection (deleted or rescheduled)`);
         }
       }
-      count += done.length;
+      result.count += done.length;
       budget.take(done.length);
     }
     if (rows.length < size) break;
   }
-  return { count, changed };
 }
 
 function when(r: DueSurvey): string {
@@ -403,11 +474,10 @@ async function hardDeleteDue(
   ctx: JobContext,
   budget: Budget,
   skippedByHold: Set<number>,
-): Promise<{ count: number; changed: number; rows: ChildCounts }> {
+  result: HardResult,
+  notes: Notes,
+): Promise<void> {
   const cutoff = new Date(ctx.now.getTime() - HARD_DELETE_AFTER_DAYS * DAY_MS);
-  const rows: ChildCounts = { responses: 0, progress: 0, warnings: 0, removedHolds: 0 };
-  let count = 0;
-  let changed = 0;
   let afterId = 0;
   for (;;) {
     if (budget.remaining <= 0) {
@@ -423,34 +493,33 @@ async function hardDeleteDue(
       const softAt = when(survey);
       if (survey.held) {
         skippedByHold.add(survey.id);
-        ctx.out.detail(`  survey ${survey.id}: not hard deleted, active legal hold (soft deleted ${softAt})`);
+        notes.detail(`  survey ${survey.id}: not hard deleted, active legal hold (soft deleted ${softAt})`);
         continue;
       }
       if (ctx.dryRun) {
         const c = await countChildren(ctx.db, survey.id);
-        addCounts(rows, c);
-        count += 1;
+        addCounts(result.rows, c);
+        result.count += 1;
         budget.take();
-        ctx.out.detail(`  survey ${survey.id}: would hard delete (soft deleted ${softAt}; ${describeCounts(c)})`);
+        notes.detail(`  survey ${survey.id}: would hard delete (soft deleted ${softAt}; ${describeCounts(c)})`);
         continue;
       }
-      const result = await hardDeleteOne(ctx, survey.id, cutoff);
-      if (result === 'held') {
+      const outcome = await hardDeleteOne(ctx, survey.id, cutoff);
+      if (outcome === 'held') {
         skippedByHold.add(survey.id);
-        ctx.out.detail(`  survey ${survey.id}: not hard deleted, a legal hold was placed since selection`);
-      } else if (result === 'changed') {
-        changed += 1;
-        ctx.out.detail(`  survey ${survey.id}: not hard deleted, it changed since selection (restored or already gone)`);
+        notes.detail(`  survey ${survey.id}: not hard deleted, a legal hold was placed since selection`);
+      } else if (outcome === 'changed') {
+        result.changed += 1;
+        notes.detail(`  survey ${survey.id}: not hard deleted, it changed since selection (restored or already gone)`);
       } else {
-        addCounts(rows, result);
-        count += 1;
+        addCounts(result.rows, outcome);
+        result.count += 1;
         budget.take();
-        ctx.out.detail(`  survey ${survey.id}: hard deleted (soft deleted ${softAt}; ${describeCounts(result)})`);
+        notes.detail(`  survey ${survey.id}: hard deleted (soft deleted ${softAt}; ${describeCounts(outcome)})`);
       }
     }
     if (due.length < size) break;
   }
-  return { count, changed, rows };
 }
 
 /**
@@ -469,6 +538,7 @@ async function hardDeleteOne(ctx: JobContext, surveyId: number, cutoff: Date): P
     }
   }
   await ctx.checkpoint();
+  await hooks.beforeSurveyRowDelete?.(surveyId);
   try {
     const last = await ctx.db.transaction(async (trx) => {
       const finalCounts = await deleteSurveyRow(trx, ctx.dialect, surveyId, cutoff);

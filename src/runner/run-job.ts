@@ -185,7 +185,9 @@ export class RunContext implements JobContext {
   }
 
   async closeMailer(): Promise<void> {
-    if (this.mailerPromise) await (await this.mailerPromise).close();
+    // A mailer that failed to set up was reported by the job that asked for it; nothing to close.
+    const mailer = await this.mailerPromise?.catch(() => undefined);
+    await mailer?.close();
   }
 
   /** `Starting … at 2026-11-23 02:00:00 UTC`, with the dry-run marker. */

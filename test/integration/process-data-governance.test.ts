@@ -76,6 +76,7 @@ forEachDatabase('process-data-governance', (db) => {
   });
   afterEach(() => {
     delete hooks.afterSelect;
+    delete hooks.beforeSurveyRowDelete;
   });
 
   const run = (args: string[] = [], env: Record<string, string> = smtp.env()): Promise<CliResult> =>
@@ -253,6 +254,64 @@ forEachDatabase('process-data-governance', (db) => {
     });
   }
 
+  test('a hold placed after the children went and before the survey row is deleted keeps the survey and its holds', async () => {
+    const { knex, dialect } = db();
+    const id = await survey({ deleted_at: after_(-40 * DAY) });
+    await addChildren(knex, dialect, id, 5, 2);
+    await addHold(knex, dialect, id, true);
+    hooks.beforeSurveyRowDelete = async (surveyId) => {
+      if (surveyId === id) await addHold(knex, dialect, id);
+    };
+    const r = await runJson(['--batch-size', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([r.summary.hardDeleted, r.summary.skippedLegalHold], [0, 1]);
+    assert.equal(await count(knex, 'surveys', { id }), 1, 'the survey row stays');
+    assert.equal(await count(knex, 'survey_legal_holds', { survey_id: id }), 2, 'the removed hold was rolled back with it');
+    assert.equal(await count(knex, 'audit_log', { action: 'survey.hard_deleted' }), 0);
+    // Responses were due 10 days ago and went in their own batches before the hold existed.
+    assert.equal(await count(knex, 'survey_responses', { survey_id: id }), 0);
+  });
+
+  test('a deletion_date with microseconds (written by another program) is warned once', async () => {
+    const { knex, dialect } = db();
+    const id = await survey({ deletion_date: after_(20 * DAY) });
+    const micro = {
+      postgres: "deletion_date + interval '500 microseconds'",
+      mysql: 'DATE_ADD(deletion_date, INTERVAL 500 MICROSECOND)',
+      sqlite: "'2026-06-21 02:00:00.000500'",
+    }[dialect];
+    await knex('surveys').where({ id }).update({ deletion_date: knex.raw(micro) });
+    const first = await runJson();
+    assert.equal(first.summary.warnings30, 1, first.stderr);
+    const second = await runJson();
+    assert.equal(second.summary.warningsSent, 0, 'not repeated');
+    assert.equal(smtp.messages.length, 1);
+    assert.equal(await count(knex, 'survey_deletion_warnings', { survey_id: id }), 1);
+  });
+
+  test('a 4xx answer is deferred (exit 1, retried next run); --limit caps the surveys handled', async () => {
+    const { knex } = db();
+    const a = await survey({ deletion_date: after_(20 * DAY), owner_email: 'later@example.test' });
+    smtp.respondWith(451);
+    const r = await runJson();
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal((r.summary as unknown as { warningsDeferred: number }).warningsDeferred, 1);
+    assert.equal(await count(knex, 'survey_deletion_warnings'), 0);
+    smtp.respondWith(null);
+    const retry = await runJson();
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.equal(retry.summary.warnings30, 1);
+    assert.equal(await count(knex, 'survey_deletion_warnings', { survey_id: a }), 1);
+
+    for (let i = 0; i < 3; i += 1) await survey({ deletion_date: after_(-DAY) });
+    const limited = await runJson(['--limit', '2']);
+    assert.equal(limited.summary.softDeleted, 2);
+    assert.equal((limited.summary as unknown as { limited: boolean }).limited, true);
+    assert.match(limited.stderr, /Stopped at --limit/);
+    const rest = await runJson();
+    assert.equal(rest.summary.softDeleted, 1);
+  });
+
   test('dry run: every table unchanged, no SMTP connection, the same counts as the real run', async () => {
     const { knex, dialect } = db();
     await survey({ deletion_date: after_(20 * DAY) });
@@ -291,6 +350,35 @@ forEachDatabase('process-data-governance', (db) => {
     assert.match(r.stderr, /cannot be reached/);
   });
 
+  test('no mail configured: exit 78 with the variables to set, deletions still done', async () => {
+    const { knex } = db();
+    await survey({ deletion_date: after_(3 * DAY) });
+    const due = await survey({ deletion_date: after_(-DAY) });
+    const r = await runJson([], {});
+    assert.equal(r.code, 78, r.stderr);
+    assert.equal(r.summary.warningsNotSent, 1);
+    assert.equal(await count(knex, 'survey_deletion_warnings'), 0);
+    assert.ok(await deletedAt(knex, due));
+    assert.match(r.stderr, /EMAIL_HOST/);
+    assert.doesNotMatch(r.stderr, /while closing/);
+  });
+
+  test('the deletions are done before any mail is attempted: a warning step that breaks cannot delay them', async () => {
+    const { knex } = db();
+    await survey({ deletion_date: after_(3 * DAY) });
+    const due = await survey({ deletion_date: after_(-DAY) });
+    const gone = await survey({ deleted_at: after_(-45 * DAY) });
+    hooks.afterSelect = (step) => {
+      if (step === 'warnings') throw new Error('mail step broke');
+    };
+    const r = await run();
+    assert.equal(r.code, 70, r.stderr);
+    assert.ok(await deletedAt(knex, due));
+    assert.equal(await count(knex, 'surveys', { id: gone }), 0);
+    assert.match(r.stdout, /Soft deleted: 1 surveys\nHard deleted: 1 surveys/);
+    assert.match(r.stdout, /Stopped early/);
+  });
+
   test('a 5xx answer: counted failed, exit 1, not recorded; a missing or invalid owner email is counted, not a crash', async () => {
     const { knex } = db();
     await survey({ deletion_date: after_(20 * DAY), owner_email: 'refused@example.test' });
@@ -307,6 +395,25 @@ forEachDatabase('process-data-governance', (db) => {
       [ok],
     );
     assert.ok(await deletedAt(knex, due));
+  });
+
+  test('a warning refused in an earlier run is not retried (dry run says so too) until the address is corrected', async () => {
+    const { knex } = db();
+    const id = await survey({ deletion_date: after_(20 * DAY), owner_email: 'typo@example.test' });
+    smtp.respondWith(550);
+    assert.equal((await runJson()).code, 1);
+    smtp.respondWith(null);
+    const type = (r: { summary: Summary }) => (r.summary as unknown as { warningsFailedEarlier: number }).warningsFailedEarlier;
+    const dry = await runJson(['--dry-run']);
+    const again = await runJson();
+    assert.deepEqual([dry.code, type(dry), dry.summary.warningsSent], [0, 1, 0]);
+    assert.deepEqual([again.code, type(again), again.summary.warningsSent], [0, 1, 0]);
+    assert.equal(smtp.messages.length, 0);
+    await knex('surveys').where({ id }).update({ owner_email: 'right@example.test' });
+    const fixed = await runJson();
+    assert.deepEqual([fixed.code, fixed.summary.warningsSent], [0, 1]);
+    assert.deepEqual(smtp.messages[0]!.to, ['right@example.test']);
+    assert.equal(await count(knex, 'survey_deletion_warnings', { survey_id: id }), 1);
   });
 
   test('human output of a fixed scenario, line by line in the shape of jobs.md', async () => {
