@@ -7,6 +7,7 @@
  * tenth of the size and the mail run against a loopback SMTP server. Then start-up medians. Prints
  * one table and writes bench-results.json. Not part of `npm test`: nothing here asserts a time.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,11 +35,11 @@ const bin = join(root, 'bin', 'ontime');
 const JOB_TIMEOUT_MS = 30 * 60_000;
 /**
  * Scale 1 is the issue's sizes (1M cases, 200k surveys, 2M responses, 2M progress rows, 10k
- * mails). At the jobs' present speed that takes far longer than 10 minutes for all three
- * databases on a 2-core machine (see docs/performance.md), so the default is one fifth of it;
+ * mails). At the jobs' present speed that takes about 16 minutes for all three databases on a
+ * 2-core machine, over the 10-minute budget; 0.4 took about 7.5 minutes (docs/performance.md).
  * `--scale 1` still runs the full sizes.
  */
-const DEFAULT_SCALE = 0.2;
+const DEFAULT_SCALE = 0.4;
 
 interface Options {
   dbs: BenchDbName[];
@@ -342,6 +343,14 @@ async function benchStartup(runs: number, smtp: LoopbackSmtp): Promise<StartupRe
   return { runs, nodeMedianMs, helpMedianMs, helpRatio: helpMedianMs / nodeMedianMs, idleJob, idleJobMedianMs: median(idle) };
 }
 
+/** The checkout's commit (and whether it had local changes), so figures can be tied to code. */
+function gitCommit(): string | null {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' });
+  return head.stdout.trim() + (dirty.stdout.trim() ? ' (with local changes)' : '');
+}
+
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   if (!existsSync(join(root, 'dist', 'cli.js'))) {
@@ -374,6 +383,7 @@ async function main(): Promise<number> {
   const targets = checkTargets(results, startup, opts.scale);
   const report = {
     command,
+    commit: gitCommit(),
     at: new Date().toISOString(),
     evaluatedAt: now.toISOString(),
     scale: opts.scale,
@@ -397,7 +407,7 @@ async function main(): Promise<number> {
   writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write('\n' + renderTable(results, startup, targets) + '\n');
   process.stdout.write(
-    `\n${command}: ${(report.totalMs / 1000).toFixed(0)} s on ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; ` +
+    `\n${command} at ${report.commit ?? 'unknown commit'}: ${(report.totalMs / 1000).toFixed(0)} s on ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; ` +
       `${results.map((r) => `${r.name} ${r.version ?? '(not available)'}`).join(', ')}\nwrote ${opts.out}\n`,
   );
   return results.some((r) => !r.available && r.unavailableReason?.startsWith('benchmark failed')) ? 1 : 0;
