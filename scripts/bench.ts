@@ -28,7 +28,7 @@ import {
 import { seedAll, seedMailCases, sizesAt, type SeedSizes } from './bench/seed.js';
 import { startLoopbackSmtp, type LoopbackSmtp } from './bench/smtp.js';
 import { wholeSecond } from './bench/sql.js';
-import { cleanup, release, WORKLOADS, type Workload } from './bench/workloads.js';
+import { cleanup, count, release, WORKLOADS, type Workload } from './bench/workloads.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'ontime');
@@ -152,8 +152,7 @@ const seedRowCount = (s: SeedSizes) => s.cases + s.surveys + s.responses + s.pro
 
 /** audit_log rows so far: each side's audit trail is counted, outside the timed part. */
 async function auditRows(db: BenchDatabase): Promise<number> {
-  const row = (await db.knex('audit_log').count({ c: '*' }).first()) as { c: number | string } | undefined;
-  return Number(row?.c ?? 0);
+  return count(db.knex('audit_log'));
 }
 
 /**
@@ -255,22 +254,21 @@ async function measureFlatness(
   }
 }
 
-async function measureMail(dbs: BenchDatabases, name: string, now: Date, count: number, smtp: LoopbackSmtp): Promise<MailMeasurement> {
+async function measureMail(dbs: BenchDatabases, name: string, now: Date, messages: number, smtp: LoopbackSmtp): Promise<MailMeasurement> {
   const db = await dbs.fresh();
   try {
-    await seedMailCases(db, now, count);
+    await seedMailCases(db, now, messages);
     const before = smtp.received();
-    log(`${name} send-scheduled-emails: ${count.toLocaleString('en-US')} due, running ontime`);
+    log(`${name} send-scheduled-emails: ${messages.toLocaleString('en-US')} due, running ontime`);
     const run = await runJob('send-scheduled-emails', db.url, now, smtp);
     const received = smtp.received() - before;
-    const sentRow = (await db.knex('email_outbox').where('status', 'sent').count({ c: '*' }).first()) as { c: number | string };
-    const sent = Number(sentRow?.c ?? 0);
+    const sent = await count(db.knex('email_outbox').where('status', 'sent'));
     log(`${name} send-scheduled-emails: ${run.status}${run.error ? ` (${run.error})` : ''}, ${sent} sent, in ${(run.proc.wallMs / 1000).toFixed(2)} s`);
     const ok = run.status === 'ok';
     return {
       status: run.status === 'not implemented' ? 'not available' : run.status,
       error: run.error,
-      due: count,
+      due: messages,
       sent,
       smtpReceived: received,
       wallMs: run.proc.wallMs,

@@ -24,9 +24,13 @@ export interface Workload {
 const CLEANUP_DAYS = 30;
 const HARD_DELETE_DAYS = 30;
 
-async function count(q: Knex.QueryBuilder): Promise<number> {
-  const row = (await q.count({ c: '*' }).first()) as { c: number | string } | undefined;
-  return Number(row?.c ?? 0);
+/**
+ * count(*) without `.first()`: knex adds LIMIT 1 for it, and with a LIMIT MariaDB 10.11 prefers a
+ * range scan of an index plus row lookups over a full scan (25 s against 0.7 s at 1M cases).
+ */
+export async function count(q: Knex.QueryBuilder): Promise<number> {
+  const rows = (await q.count({ c: '*' })) as Array<{ c: number | string }>;
+  return Number(rows[0]?.c ?? 0);
 }
 
 /** INSERT INTO table (columns) <select>, the select built with knex so predicates are shared. */
