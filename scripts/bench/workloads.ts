@@ -33,6 +33,11 @@ export async function count(q: Knex.QueryBuilder): Promise<number> {
   return Number(rows[0]?.c ?? 0);
 }
 
+/** The raw statements of one job run in one transaction; the result is the items changed. */
+async function inTransaction(knex: Knex, body: (trx: Knex.Transaction) => Promise<number>): Promise<number> {
+  return Number(await knex.transaction(body));
+}
+
 /** INSERT INTO table (columns) <select>, the select built with knex so predicates are shared. */
 async function insertSelect(knex: Knex, table: string, columns: string[], select: Knex.QueryBuilder): Promise<void> {
   const { sql, bindings } = select.toSQL();
@@ -80,8 +85,7 @@ export const release: Workload = {
   due: (knex, dialect, now) => count(dueForRelease(knex, dialect, now)),
   async raw(knex, dialect, now) {
     const s = new DialectSql(dialect, now);
-    return Number(
-      await knex.transaction(async (trx) => {
+    return inTransaction(knex, async (trx) => {
       await insertSelect(
         trx,
         'audit_log',
@@ -91,8 +95,7 @@ export const release: Workload = {
       );
       const at = toDbInstant(dialect, now);
       return dueForRelease(trx, dialect, now).update({ actual_release_date: at, updated_at: at });
-      }),
-    );
+    });
   },
 };
 
@@ -106,8 +109,7 @@ export const weeklyPending: Workload = {
   async raw(knex, dialect, now) {
     const actor = 'job:weekly-pending-payment-update';
     const at = toDbInstant(dialect, now);
-    return Number(
-      await knex.transaction(async (trx) => {
+    return inTransaction(knex, async (trx) => {
       await insertSelect(
         trx,
         'case_status_history',
@@ -116,8 +118,7 @@ export const weeklyPending: Workload = {
       );
       await insertSelect(trx, 'audit_log', AUDIT_COLUMNS, auditSelect(trx, dialect, now, pending(trx), actor, 'case.status_changed', 'case', `'{"from":10,"to":15}'`));
       return pending(trx).update({ status: 15, updated_at: at });
-      }),
-    );
+    });
   },
 };
 
@@ -142,8 +143,7 @@ export const governance: Workload = {
     const actor = 'job:process-data-governance';
     const s = new DialectSql(dialect, now);
     const at = toDbInstant(dialect, now);
-    return Number(
-      await knex.transaction(async (trx) => {
+    return inTransaction(knex, async (trx) => {
       await insertSelect(trx, 'audit_log', AUDIT_COLUMNS, auditSelect(trx, dialect, now, softDue(trx, dialect, now), actor, 'survey.soft_deleted', 'survey', `'{}'`));
       const soft = await softDue(trx, dialect, now).update({ deleted_at: at, updated_at: at });
       const counted = (table: string) => `(SELECT COUNT(*) FROM ${table} WHERE ${table}.survey_id = surveys.id)`;
@@ -157,8 +157,7 @@ export const governance: Workload = {
       // Responses, progress, warnings and removed holds go by ON DELETE CASCADE.
       const hard = await hardDue(trx, dialect, now).del();
       return soft + hard;
-      }),
-    );
+    });
   },
 };
 
@@ -171,8 +170,7 @@ export const cleanup: Workload = {
   unit: 'progress rows deleted',
   due: (knex, dialect, now) => count(expired(knex, dialect, now)),
   async raw(knex, dialect, now) {
-    return Number(
-      await knex.transaction(async (trx) => {
+    return inTransaction(knex, async (trx) => {
       const deleted = await expired(trx, dialect, now).del();
       await trx('audit_log').insert({
         at: toDbInstant(dialect, now),
@@ -184,8 +182,7 @@ export const cleanup: Workload = {
         run_id: null,
       });
       return deleted;
-      }),
-    );
+    });
   },
 };
 
