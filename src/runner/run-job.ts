@@ -276,6 +276,8 @@ async function realRun(r: RealRun): Promise<number> {
         ...r.header(), status, exitCode, runId: recorder.runId, summary,
         ...(errorText ? { error: errorText } : {}),
         durationMs: Math.round(Date.now() - r.clockAtStart.getTime()),
+        // The longest single batch transaction: how long this run held row locks at a stretch.
+        timing: { longestBatchMs: Math.round(ctx.longestBatchMs * 10) / 10 },
       });
     }
     return exitCode;
