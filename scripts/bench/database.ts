@@ -12,7 +12,8 @@ import { migrationSource, MIGRATIONS_TABLE } from '../../src/db/migrations/index
 
 export type BenchDbName = 'sqlite' | 'postgres' | 'mysql';
 
-export const BENCH_DATABASE = 'ontime_bench';
+// ONTIME_BENCH_DATABASE lets two benchmark runs share a server without dropping each other's database.
+export const BENCH_DATABASE = process.env.ONTIME_BENCH_DATABASE ?? 'ontime_bench';
 
 const ADMIN_URLS: Record<Exclude<BenchDbName, 'sqlite'>, string> = {
   postgres: process.env.ONTIME_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
