@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { OntimeError } from '../errors.js';
-import { getBooleanSetting } from '../db/settings.js';
+import { isJobEnabled } from '../db/job-settings.js';
 import { lastScheduledRun, runForSlot, type JobRun } from '../db/job-status.js';
 import { formatUtc, type Output } from '../output.js';
 import { jobs, type JobDefinition } from '../registry.js';
@@ -72,7 +72,7 @@ export async function planRunDue(db: Knex, dialect: Dialect, now: Date, timezone
     }
     let enabled: boolean;
     try {
-      enabled = await getBooleanSetting(db, `job.${def.name}.enabled`, true);
+      enabled = await isJobEnabled(db, def.name);
     } catch (err) {
       const problem = err instanceof OntimeError ? err.message : String(err);
       plan.push({ job: def, action: 'bad-setting', slot, missedEarlier: 0, problem, problemExitCode: err instanceof OntimeError ? err.exitCode : 70 });

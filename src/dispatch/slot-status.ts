@@ -147,8 +147,8 @@ function firstLine(text: string): string {
 // Loading every job's status at once (jobs, check)
 
 export async function jobEnabled(db: Knex, name: string): Promise<boolean> {
-  const { getBooleanSetting } = await import('../db/settings.js');
-  return getBooleanSetting(db, `job.${name}.enabled`, true);
+  const { isJobEnabled } = await import('../db/job-settings.js');
+  return isJobEnabled(db, name);
 }
 
 export async function statusesOf(db: Knex, dialect: Dialect, defs: readonly JobDefinition[], now: Date, timezone: string): Promise<JobStatus[]> {

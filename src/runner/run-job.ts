@@ -87,8 +87,8 @@ export async function runJob(
       throw err;
     }
     const { default: handler } = await def.load();
-    const { getBooleanSetting } = await import('../db/settings.js');
-    const enabled = await getBooleanSetting(db, `job.${def.name}.enabled`, true);
+    const { isJobEnabled } = await import('../db/job-settings.js');
+    const enabled = await isJobEnabled(db, def.name);
 
     if (common.dryRun) {
       // A dry run of a disabled job still previews: that is how one checks it before enabling it.

@@ -27,6 +27,24 @@ forEachDatabase('enable and disable', (db) => {
     assert.equal(await setting('send-scheduled-emails'), 'true');
   });
 
+  test('a disabled job exits 0 with a note; an unreadable setting is a configuration error that enable repairs', async () => {
+    const env = { DATABASE_URL: db().url };
+    await runCli(['disable', 'cleanup-survey-progress'], env);
+    const off = await runCli(['cleanup-survey-progress'], env);
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, /cleanup-survey-progress is disabled/);
+
+    await db().knex('system_settings').where({ key: 'job.cleanup-survey-progress.enabled' }).update({ value: 'disabled please' });
+    const typo = await runCli(['cleanup-survey-progress'], env);
+    assert.equal(typo.code, 78);
+    assert.match(typo.stderr, /job\.cleanup-survey-progress\.enabled must be true or false, not "disabled please"/);
+
+    const on = await runCli(['enable', 'cleanup-survey-progress'], env);
+    assert.equal(on.code, 0, on.stderr);
+    const ran = await runCli(['cleanup-survey-progress', '--json'], env);
+    assert.equal(JSON.parse(ran.stdout).status, 'succeeded');
+  });
+
   test('the snake_case alias names the same job', async () => {
     const r = await runCli(['disable', 'process_data_governance'], { DATABASE_URL: db().url });
     assert.equal(r.code, 0);

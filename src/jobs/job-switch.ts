@@ -2,19 +2,14 @@
  * What `ontime enable <job>` and `ontime disable <job>` share: resolve the job (name or
  * snake_case alias), store `job.<name>.enabled`, say what changed.
  */
-import { UsageError, ExitCode } from './errors.js';
-import { findJob, jobs } from './registry.js';
-import { assertMigrated, withSession, type Invocation } from './runner/session.js';
+import { UsageError, ExitCode } from '../errors.js';
+import { findJob, jobs } from '../registry.js';
+import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
 export interface SwitchOptions {
   args: string[];
   json?: boolean;
   verbose?: boolean;
-}
-
-/** A stored value read leniently: anything but a clear "false" counts as enabled, as absent does. */
-function storedEnabled(raw: string | undefined): boolean {
-  return !['false', '0', 'no', 'off'].includes((raw ?? '').trim().toLowerCase());
 }
 
 export async function switchJob(enabled: boolean, options: SwitchOptions, inv: Invocation): Promise<number> {
@@ -27,9 +22,9 @@ export async function switchJob(enabled: boolean, options: SwitchOptions, inv: I
     }
     const knex = await db();
     await assertMigrated(knex);
-    const { jobEnabledKey, readJobEnabledRaw, writeJobEnabled } = await import('./db/job-settings.js');
-    const raw = await readJobEnabledRaw(knex, job.name);
-    const before = storedEnabled(raw);
+    const { jobEnabledKey, isJobEnabled, writeJobEnabled } = await import('../db/job-settings.js');
+    // An unreadable stored value is overwritten: that is what enable/disable are for.
+    const before = await isJobEnabled(knex, job.name).catch(() => !enabled);
     await writeJobEnabled(knex, config.database.dialect, job.name, enabled, new Date());
     const changed = before !== enabled;
     const state = enabled ? 'enabled' : 'disabled';
