@@ -60,9 +60,14 @@ export function waitingForBatchQuery(db: Db, dialect: Dialect, today: string): K
   return whereNotOnHold(dueByDate(db('cases'), today), dialect, today).where('scheduled_release_date', '=', today);
 }
 
+/**
+ * A plain aggregate, deliberately without knex's `.first()`: its `LIMIT 1` makes MariaDB 10.11
+ * trade the full scan for a range scan of the scheduled_release_date index with a row lookup per
+ * entry (25 s instead of 0.67 s at 1M cases).
+ */
 export async function countCases(q: Knex.QueryBuilder): Promise<number> {
-  const row = (await q.clone().count({ n: '*' }).first()) as { n: number | string } | undefined;
-  return Number(row?.n ?? 0);
+  const rows = (await q.clone().count({ n: '*' })) as Array<{ n: number | string }>;
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** One keyset page of a query's rows, for --verbose listings of held and waiting cases. */
