@@ -23,16 +23,20 @@ export async function audit(trx: Knex | Knex.Transaction, source: AuditSource, e
 }
 
 /**
- * Rows per multi-row INSERT of audit or history rows: one statement for a default batch of 1000.
- * Bound by SQLite's 32766 bound parameters per statement (audit rows bind 7 each: 28,000), well
- * inside PostgreSQL's 65535; larger --batch-size values are split into several statements.
+ * Rows per multi-row INSERT of audit or history rows. PostgreSQL and MariaDB: 4000, so a default
+ * batch of 1000 is one statement (7 bound parameters a row: 28,000, inside PostgreSQL's 65535).
+ * SQLite: 500, because knex writes a multi-row insert there as `INSERT … SELECT … UNION ALL
+ * SELECT …` and SQLite allows at most 500 terms in a compound SELECT.
  */
-export const ROWS_PER_INSERT = 4000;
+export function rowsPerInsert(dialect: Dialect): number {
+  return dialect === 'sqlite' ? 500 : 4000;
+}
 
 export async function auditMany(trx: Knex | Knex.Transaction, source: AuditSource, entries: AuditEntry[]): Promise<void> {
   const at = toDbInstant(source.dialect, source.now);
-  for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
-    await insertAudit(trx, source, at, i === 0 && entries.length <= ROWS_PER_INSERT ? entries : entries.slice(i, i + ROWS_PER_INSERT));
+  const chunk = rowsPerInsert(source.dialect);
+  for (let i = 0; i < entries.length; i += chunk) {
+    await insertAudit(trx, source, at, i === 0 && entries.length <= chunk ? entries : entries.slice(i, i + chunk));
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { whereNotOnHold, whereOnHold } from './holds.js';
-import { ROWS_PER_INSERT } from './audit.js';
+import { rowsPerInsert } from './audit.js';
 import { toDbInstant } from './time.js';
 
 type Db = Knex | Knex.Transaction;
@@ -169,11 +169,12 @@ export async function moveCaseStatus(trx: Knex.Transaction, move: StatusMove, id
 /** case_status_history rows for the cases a batch moved, as few multi-row INSERTs as the parameter limit allows. */
 async function insertStatusHistory(trx: Knex.Transaction, move: StatusMove, moved: number[]): Promise<void> {
   const at = toDbInstant(move.dialect, move.now);
-  // Chunked: SQLite limits bound parameters per statement, and --batch-size may be large.
-  for (let i = 0; i < moved.length; i += ROWS_PER_INSERT) {
+  // Chunked: SQLite limits the terms of the INSERT knex writes, and --batch-size may be large.
+  const chunk = rowsPerInsert(move.dialect);
+  for (let i = 0; i < moved.length; i += chunk) {
     await trx('case_status_history').insert(
       moved
-        .slice(i, i + ROWS_PER_INSERT)
+        .slice(i, i + chunk)
         .map((id) => ({ case_id: id, from_status: move.from, to_status: move.to, changed_at: at, source: move.source, run_id: move.runId })),
     );
   }
