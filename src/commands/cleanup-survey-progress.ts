@@ -4,7 +4,16 @@
  */
 import type { Knex } from 'knex';
 import { audit } from '../db/audit.js';
-import { expiredProgress, progressKind, type ProgressKind, type ProgressRow } from '../db/progress.js';
+import {
+  canDeleteReturning,
+  deleteExpiredProgressBatch,
+  expiredProgress,
+  progressKind,
+  PROGRESS_COLUMNS,
+  selectExpiredProgress,
+  type ProgressKind,
+  type ProgressRow,
+} from '../db/progress.js';
 import { DAY_MS, fromDbInstant } from '../db/time.js';
 import { formatUtc, plural } from '../output.js';
 import type { JobHandler } from '../runner/types.js';
@@ -28,7 +37,8 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) =
     for (const row of rows) {
       const kind = progressKind(row);
       counts[kind] += 1;
-      out.detail(`  progress ${row.id} (survey ${row.survey_id}, ${KIND_LABELS[kind]}): ${why(row)}`);
+      // Built only when shown: no per-row strings for a run of millions.
+      if (ctx.verbose) out.detail(`  progress ${row.id} (survey ${row.survey_id}, ${KIND_LABELS[kind]}): ${why(row)}`);
     }
   };
   const why = (row: ProgressRow) => {
@@ -44,20 +54,47 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) =
     `Expired: expires_at before now, or no expires_at and not updated for ${plural(options.olderThanDays, 'day')} (before ${formatUtc(staleBefore)})`,
   );
 
+  /** Count what a batch deleted and record it in the batch's transaction. */
+  const recordDeleted = async (trx: Knex.Transaction, deletedRows: ProgressRow[]) => {
+    const before = { ...counts };
+    tally(deletedRows);
+    await audit(trx, ctx, {
+      action: 'survey_progress.deleted',
+      subjectType: 'survey_progress',
+      subjectId: null,
+      details: {
+        deleted: deletedRows.length,
+        firstId: deletedRows[0]!.id,
+        lastId: deletedRows[deletedRows.length - 1]!.id,
+        authenticated: counts.authenticated - before.authenticated,
+        anonymous: counts.anonymous - before.anonymous,
+        token: counts.token - before.token,
+        olderThanDays: options.olderThanDays,
+      },
+    });
+  };
+
+  // One statement per batch where the server can return what a DELETE removed; otherwise
+  // (MySQL proper) select, lock and re-read, then delete.
+  const oneStatement = !dryRun && (await canDeleteReturning(ctx.db, ctx.dialect));
   const totals = await ctx.eachBatch<ProgressRow>({
     label: 'deleting expired survey progress',
-    select: (afterId, size) =>
-      expired(ctx.db('survey_progress'))
-        .select('id', 'survey_id', 'user_id', 'session_key', 'access_token', 'updated_at', 'expires_at')
-        .where('id', '>', afterId)
-        .orderBy('id')
-        .limit(size),
+    select: (afterId, size) => selectExpiredProgress(ctx.db, ctx.dialect, ctx.now, staleBefore, afterId, size),
     preview: tally,
+    ...(oneStatement
+      ? {
+          async take(trx: Knex.Transaction, afterId: number, size: number) {
+            const deletedRows = await deleteExpiredProgressBatch(trx, ctx.dialect, ctx.now, staleBefore, afterId, size);
+            if (deletedRows.length > 0) await recordDeleted(trx, deletedRows);
+            return deletedRows;
+          },
+        }
+      : {}),
     async apply(trx, rows) {
       // Selected a moment ago; a draft the respondent touched since then is no longer expired.
       // Lock and re-read inside the transaction so the counts match what was deleted.
       let lockedQuery = expired(trx('survey_progress'))
-        .select('id', 'survey_id', 'user_id', 'session_key', 'access_token', 'updated_at', 'expires_at')
+        .select(PROGRESS_COLUMNS)
         .whereIn(
           'id',
           rows.map((r) => r.id),
@@ -71,22 +108,7 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) =
           still.map((r) => r.id),
         )
         .del();
-      const before = { ...counts };
-      tally(still);
-      await audit(trx, ctx, {
-        action: 'survey_progress.deleted',
-        subjectType: 'survey_progress',
-        subjectId: null,
-        details: {
-          deleted: still.length,
-          firstId: still[0]!.id,
-          lastId: still[still.length - 1]!.id,
-          authenticated: counts.authenticated - before.authenticated,
-          anonymous: counts.anonymous - before.anonymous,
-          token: counts.token - before.token,
-          olderThanDays: options.olderThanDays,
-        },
-      });
+      await recordDeleted(trx, still);
     },
   });
 

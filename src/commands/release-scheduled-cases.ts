@@ -11,6 +11,7 @@ import {
   pageOf,
   releaseCases,
   selectDueForRelease,
+  takeDueForRelease,
   waitingForBatchQuery,
   type CaseReleaseRow,
   type ReleaseWindow,
@@ -90,37 +91,54 @@ const releaseScheduledCases: JobHandler = async (ctx) => {
     const day = fromDbDay(r.scheduled_release_date)!;
     return `scheduled ${day}${day < today ? ', overdue' : ''}`;
   };
+  const auditReleased = (trx: Knex.Transaction, done: CaseReleaseRow[]) =>
+    auditMany(
+      trx,
+      ctx,
+      done.map((r) => ({
+        action: 'case.released',
+        subjectType: 'case',
+        subjectId: Number(r.id),
+        details: { scheduledReleaseDate: fromDbDay(r.scheduled_release_date) },
+      })),
+    );
   const totals = await ctx.eachBatch<CaseReleaseRow>({
     label: 'releasing scheduled cases',
     select: (afterId, size) => selectDueForRelease(db, window, afterId, size),
     preview(rows) {
       released += rows.length;
-      for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would be released (${describeDue(r)})`);
+      if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would be released (${describeDue(r)})`);
     },
+    // PostgreSQL and SQLite pick and release a batch in one UPDATE … RETURNING; MariaDB (no
+    // UPDATE … RETURNING) selects, then locks, re-checks and updates.
+    ...(dialect === 'mysql'
+      ? {}
+      : {
+          async take(trx: Knex.Transaction, afterId: number, size: number) {
+            const done = await takeDueForRelease(trx, window, afterId, size, ctx.now);
+            await auditReleased(trx, done);
+            released += done.length;
+            if (ctx.verbose) for (const r of done) out.detail(`  case ${r.id} (${r.reference}): released (${describeDue(r)})`);
+            return done;
+          },
+        }),
     async apply(trx, rows) {
       const done = await releaseCases(trx, window, rows.map((r) => Number(r.id)), ctx.now);
       const doneSet = new Set(done);
-      const byId = new Map(rows.map((r) => [Number(r.id), r]));
-      for (let i = 0; i < done.length; i += 500) {
-        await auditMany(
-          trx,
-          ctx,
-          done.slice(i, i + 500).map((id) => ({
-            action: 'case.released',
-            subjectType: 'case',
-            subjectId: id,
-            details: { scheduledReleaseDate: fromDbDay(byId.get(id)?.scheduled_release_date) },
-          })),
-        );
-      }
+      await auditReleased(
+        trx,
+        rows.filter((r) => doneSet.has(Number(r.id))),
+      );
       released += done.length;
       leftAlone += rows.length - done.length;
-      for (const r of rows) {
-        out.detail(
-          doneSet.has(Number(r.id))
-            ? `  case ${r.id} (${r.reference}): released (${describeDue(r)})`
-            : `  case ${r.id} (${r.reference}): left alone, released or put on hold by someone else since it was selected`,
-        );
+      if (ctx.verbose) {
+        for (const r of rows) {
+          out.detail(
+            doneSet.has(Number(r.id))
+              ? `  case ${r.id} (${r.reference}): released (${describeDue(r)})`
+              : `  case ${r.id} (${r.reference}): left alone, released or put on hold by someone else since it was selected`,
+          );
+        }
       }
     },
   });

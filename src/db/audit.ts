@@ -22,9 +22,25 @@ export async function audit(trx: Knex | Knex.Transaction, source: AuditSource, e
   await auditMany(trx, source, [entry]);
 }
 
+/**
+ * Rows per multi-row INSERT of audit or history rows. PostgreSQL and MariaDB: 4000, so a default
+ * batch of 1000 is one statement (7 bound parameters a row: 28,000, inside PostgreSQL's 65535).
+ * SQLite: 500, because knex writes a multi-row insert there as `INSERT … SELECT … UNION ALL
+ * SELECT …` and SQLite allows at most 500 terms in a compound SELECT.
+ */
+export function rowsPerInsert(dialect: Dialect): number {
+  return dialect === 'sqlite' ? 500 : 4000;
+}
+
 export async function auditMany(trx: Knex | Knex.Transaction, source: AuditSource, entries: AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
   const at = toDbInstant(source.dialect, source.now);
+  const chunk = rowsPerInsert(source.dialect);
+  for (let i = 0; i < entries.length; i += chunk) {
+    await insertAudit(trx, source, at, i === 0 && entries.length <= chunk ? entries : entries.slice(i, i + chunk));
+  }
+}
+
+async function insertAudit(trx: Knex | Knex.Transaction, source: AuditSource, at: unknown, entries: AuditEntry[]): Promise<void> {
   await trx('audit_log').insert(
     entries.map((e) => ({
       at,

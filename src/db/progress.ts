@@ -31,3 +31,74 @@ export function expiredProgress(q: Knex.QueryBuilder, dialect: Dialect, now: Dat
       .orWhere((n) => n.whereNull('expires_at').andWhere('updated_at', '<', toDbInstant(dialect, staleBefore))),
   );
 }
+
+export const PROGRESS_COLUMNS = ['id', 'survey_id', 'user_id', 'session_key', 'access_token', 'updated_at', 'expires_at'] as const;
+
+/** One keyset page of expired progress: what a batch would delete (the dry run lists these). */
+export function selectExpiredProgress(
+  db: Knex | Knex.Transaction,
+  dialect: Dialect,
+  now: Date,
+  staleBefore: Date,
+  afterId: number,
+  size: number,
+): Promise<ProgressRow[]> {
+  return expiredProgress(db('survey_progress'), dialect, now, staleBefore)
+    .select(PROGRESS_COLUMNS)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(size);
+}
+
+/**
+ * Whether this server can pick and delete a batch in one statement that returns the deleted
+ * rows: PostgreSQL and SQLite (3.35+, bundled by better-sqlite3) always; on the mysql dialect only
+ * MariaDB (single-table `DELETE … RETURNING` since 10.0), not MySQL proper.
+ */
+export async function canDeleteReturning(db: Knex, dialect: Dialect): Promise<boolean> {
+  if (dialect !== 'mysql') return true;
+  const [rows] = (await db.raw('SELECT VERSION() AS v')) as [Array<{ v: string }>];
+  return /mariadb/i.test(String(rows[0]?.v ?? ''));
+}
+
+/**
+ * Delete the next batch of expired progress — at most `size` rows with id > afterId, in id order
+ * — in one statement, returning exactly the rows deleted (in id order). The expiry predicate is
+ * part of the DELETE itself, so a draft the respondent touched meanwhile is not deleted and not
+ * counted: on PostgreSQL the predicate is re-checked on the row's latest version after waiting
+ * for its lock, on MariaDB a DELETE reads the latest committed version, and SQLite has one writer.
+ *
+ * PostgreSQL and SQLite: `DELETE … WHERE <expired> AND id IN (SELECT id … ORDER BY id LIMIT n)
+ * RETURNING …`. MariaDB refuses LIMIT in an IN subquery but has single-table `DELETE … ORDER BY id
+ * LIMIT n RETURNING …`. Only call this where canDeleteReturning() said yes.
+ */
+export async function deleteExpiredProgressBatch(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  now: Date,
+  staleBefore: Date,
+  afterId: number,
+  size: number,
+): Promise<ProgressRow[]> {
+  let del: Knex.QueryBuilder;
+  if (dialect === 'mysql') {
+    del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).where('id', '>', afterId).orderBy('id').limit(size).del();
+  } else {
+    const batch = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).select('id').where('id', '>', afterId).orderBy('id').limit(size);
+    del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).whereIn('id', batch).del();
+  }
+  // RETURNING appended by hand: knex passes it through for PostgreSQL only, not MariaDB.
+  const { sql, bindings } = del.toSQL();
+  const result: unknown = await trx.raw(`${sql} RETURNING ${PROGRESS_COLUMNS.join(', ')}`, bindings as readonly Knex.Value[]);
+  const rows = rawRows<ProgressRow>(dialect, result);
+  // RETURNING promises no order; the audit row names the first and last id.
+  for (const r of rows) r.id = Number(r.id);
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+/** The rows of a knex.raw() answer: pg gives { rows }, mysql2 [rows, fields], better-sqlite3 the rows. */
+function rawRows<T>(dialect: Dialect, result: unknown): T[] {
+  if (dialect === 'postgres') return (result as { rows: T[] }).rows;
+  if (dialect === 'mysql') return (result as [T[]])[0];
+  return result as T[];
+}

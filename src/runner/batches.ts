@@ -35,6 +35,21 @@ export async function runBatches<Row extends { id: number }>(
       break;
     }
     const size = Math.min(env.batchSize, allowed);
+    if (spec.take && !env.dryRun) {
+      // One statement picks and changes the batch: a row the statement passed over because it
+      // stopped being due is simply not returned, so only an empty batch says "done".
+      await env.checkpoint();
+      const started = performance.now();
+      const taken = await env.db.transaction((trx) => spec.take!(trx, afterId, size));
+      env.recordBatchDuration(performance.now() - started);
+      if (taken.length === 0) break;
+      batches += 1;
+      items += taken.length;
+      env.consume(taken.length);
+      for (const row of taken) afterId = Math.max(afterId, Number(row.id));
+      env.out.progress(`${spec.label ?? 'working'}: ${items.toLocaleString('en-US')} items in ${batches} batches`);
+      continue;
+    }
     const rows = await spec.select(afterId, size);
     if (rows.length === 0) break;
     await env.checkpoint();

@@ -14,6 +14,15 @@ export interface BatchSpec<Row extends { id: number }> {
   apply(trx: Knex.Transaction, rows: Row[]): Promise<void>;
   /** Dry run: called instead of apply, with no transaction; must write nothing. */
   preview?(rows: Row[]): void | Promise<void>;
+  /**
+   * Real runs, instead of select + apply when given: pick and change the next batch (rows with
+   * id > afterId, at most `size`) in one statement inside the batch's transaction — e.g. one
+   * `DELETE … WHERE id IN (SELECT … LIMIT n) AND <still due> RETURNING …` — and return exactly
+   * the rows changed. The next batch starts after the highest id returned; the loop ends at a
+   * batch that changes nothing. The dry run still uses select + preview, which must pick the same
+   * rows.
+   */
+  take?(trx: Knex.Transaction, afterId: number, size: number): Promise<Row[]>;
 }
 
 export interface BatchTotals {

@@ -237,6 +237,17 @@ forEachDatabase('release-scheduled-cases', (db) => {
     assert.equal(r.json.summary.released, 50);
     assert.equal(r.json.summary.batches, 8);
   });
+  test('a batch larger than one multi-row insert: 1,200 cases in one batch, one audit row each', async () => {
+    await insertCases(
+      db().knex,
+      Array.from({ length: 1200 }, (_, i) => ({ reference: `L-${String(i).padStart(4, '0')}`, scheduled_release_date: '2026-06-09' })),
+    );
+    const r = await run(db(), '--now', '2026-06-10T12:00:00Z', '--batch-size', '1500');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.summary.released, 1200);
+    assert.equal(r.json.summary.batches, 1);
+    assert.equal(await db().knex('audit_log').where({ action: 'case.released' }).count({ n: '*' }).first().then((row: any) => Number(row.n)), 1200);
+  });
   test('a case released or put on hold after selection is left alone by the conditional update', async () => {
     const { knex, dialect } = db();
     await insertCases(knex, [
