@@ -43,12 +43,14 @@ export type GovernanceStep = 'warnings' | 'soft' | 'hard';
 
 /**
  * Test seams, empty in production (nothing sets them outside tests): `afterSelect` runs after a
- * batch of surveys was selected and before anything is changed; `beforeSurveyRowDelete` after a
- * survey's children were deleted and before the last transaction. A test places a legal hold in
- * exactly those gaps.
+ * batch of surveys was selected and before anything is changed; `afterChildTransaction` after each
+ * committed transaction of a batch's child rows; `beforeSurveyRowDelete` (per survey of the
+ * batch) after the children were deleted and before the last transaction. A test places a legal
+ * hold in exactly those gaps.
  */
 export const hooks: {
   afterSelect?: (step: GovernanceStep, ids: number[]) => Promise<void> | void;
+  afterChildTransaction?: (table: string, ids: number[]) => Promise<void> | void;
   beforeSurveyRowDelete?: (surveyId: number) => Promise<void> | void;
 } = {};
 
@@ -572,6 +574,7 @@ async function hardDeleteBatch(
     for (;;) {
       await ctx.checkpoint();
       const gone = await ctx.transaction((trx) => deleteChildrenOfSurveys(trx, ctx.dialect, table, ids, cutoff, rowBudget));
+      await hooks.afterChildTransaction?.(table, ids);
       let total = 0;
       for (const [id, n] of gone) {
         counts.get(id)![key] += n;
