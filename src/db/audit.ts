@@ -25,6 +25,15 @@ export async function audit(trx: Knex | Knex.Transaction, source: AuditSource, e
 export async function auditMany(trx: Knex | Knex.Transaction, source: AuditSource, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const at = toDbInstant(source.dialect, source.now);
+  // SQLite's multi-row INSERT is a compound SELECT of at most 500 terms: chunk every dialect alike.
+  for (let i = 0; i < entries.length; i += AUDIT_ROWS_PER_INSERT) {
+    await insertChunk(trx, source, at, entries.slice(i, i + AUDIT_ROWS_PER_INSERT));
+  }
+}
+
+const AUDIT_ROWS_PER_INSERT = 250;
+
+async function insertChunk(trx: Knex | Knex.Transaction, source: AuditSource, at: ReturnType<typeof toDbInstant>, entries: AuditEntry[]): Promise<void> {
   await trx('audit_log').insert(
     entries.map((e) => ({
       at,

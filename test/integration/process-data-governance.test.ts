@@ -326,6 +326,17 @@ forEachDatabase('process-data-governance', (db) => {
     assert.deepEqual(JSON.parse(auditRow.details), { responses: 45, progress: 3, warnings: 0, removedHolds: 0, survey: 1 });
   });
 
+  test('a batch of more surveys than one multi-row INSERT takes (SQLite: 500) is audited in full', async () => {
+    const { knex, dialect } = db();
+    await insertMany(knex, 'surveys', Array.from({ length: 600 }, (_, i) => ({
+      name: `s${i}`, owner_email: 'o@example.test', created_at: instant(dialect, after_(-90 * DAY)), deletion_date: instant(dialect, after_(-DAY)),
+    })));
+    const r = await runJson();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.summary.softDeleted, 600);
+    assert.equal(await count(knex, 'audit_log', { action: 'survey.soft_deleted' }), 600);
+  });
+
   test('a deletion_date with microseconds (written by another program) is warned once', async () => {
     const { knex, dialect } = db();
     const id = await survey({ deletion_date: after_(20 * DAY) });
