@@ -11,14 +11,14 @@
  * a mail problem only sets the exit code: 69 (SMTP unreachable), 78 (mail not set up), 1 (refused).
  */
 import type { Knex } from 'knex';
-import { audit } from '../db/audit.js';
+import { audit, auditMany } from '../db/audit.js';
 import {
   CHILD_COUNT_KEY,
   CHILD_TABLES,
   HARD_DELETE_AFTER_DAYS,
-  countChildren,
-  deleteChildBatch,
-  deleteSurveyRow,
+  countChildrenOfSurveys,
+  deleteChildrenOfSurveys,
+  deleteSurveyRows,
   hardDeletionDue,
   hasActiveHold,
   recordWarning,
@@ -43,12 +43,14 @@ export type GovernanceStep = 'warnings' | 'soft' | 'hard';
 
 /**
  * Test seams, empty in production (nothing sets them outside tests): `afterSelect` runs after a
- * batch of surveys was selected and before anything is changed; `beforeSurveyRowDelete` after a
- * survey's children were deleted and before the last transaction. A test places a legal hold in
- * exactly those gaps.
+ * batch of surveys was selected and before anything is changed; `afterChildTransaction` after each
+ * committed transaction of a batch's child rows; `beforeSurveyRowDelete` (per survey of the
+ * batch) after the children were deleted and before the last transaction. A test places a legal
+ * hold in exactly those gaps.
  */
 export const hooks: {
   afterSelect?: (step: GovernanceStep, ids: number[]) => Promise<void> | void;
+  afterChildTransaction?: (table: string, ids: number[]) => Promise<void> | void;
   beforeSurveyRowDelete?: (surveyId: number) => Promise<void> | void;
 } = {};
 
@@ -99,20 +101,35 @@ class Budget {
 }
 
 /**
- * Lines of one report section, kept until the report is printed in the spec's order (the steps
- * do not run in that order, see below). `always` lines show without --verbose.
+ * Per-survey lines. `--verbose` lines are printed as they happen (so nothing per survey is kept
+ * for the whole run, and a long run shows its progress); they come before the report. Lines that
+ * show without --verbose (a warning the mail server refused) belong in their report section, so
+ * they are kept, but at most MAX_KEPT of them: a mail server refusing everything must not grow
+ * memory with the number of surveys.
  */
+const MAX_KEPT = 20;
 class Notes {
-  private readonly lines: { text: string; always: boolean }[] = [];
+  private readonly kept: string[] = [];
+  private more = 0;
+  constructor(private readonly out: JobContext['out']) {}
   detail(text: string) {
-    this.lines.push({ text, always: false });
+    this.out.detail(text);
   }
   line(text: string) {
-    this.lines.push({ text, always: true });
+    if (this.kept.length < MAX_KEPT) this.kept.push(text);
+    else this.more += 1;
+    // With --verbose the line was wanted as it happened too.
+    this.out.detail(text);
   }
   printTo(out: JobContext['out']) {
-    for (const l of this.lines) (l.always ? out.line(l.text) : out.detail(l.text));
+    for (const l of this.kept) out.line(l);
+    if (this.more > 0) out.line(`  … and ${this.more} more (all of them with --verbose)`);
   }
+}
+
+/** Surveys an active legal hold stopped. Each step selects different surveys, so a sum is distinct. */
+interface HoldTally {
+  skipped: number;
 }
 
 interface SoftResult {
@@ -127,14 +144,14 @@ interface HardResult extends SoftResult {
 const processDataGovernance: JobHandler = async (ctx) => {
   const { out, dryRun } = ctx;
   const budget = new Budget(ctx.remaining());
-  const skippedByHold = new Set<number>();
+  const skippedByHold: HoldTally = { skipped: 0 };
   const would = (real: string, dry: string) => (dryRun ? dry : real);
   const t: WarningTally = { sent: { 30: 0, 7: 0, 1: 0 }, alreadySent: 0, invalidEmail: 0, failed: 0, failedEarlier: 0, deferred: 0, notSent: 0 };
   const mail: { blocked?: MailBlocked } = {};
   const soft: SoftResult = { count: 0, changed: 0 };
   const hard: HardResult = { count: 0, changed: 0, rows: { responses: 0, progress: 0, warnings: 0, removedHolds: 0 } };
-  const warningNotes = new Notes();
-  const deletionNotes = new Notes();
+  const warningNotes = new Notes(out);
+  const deletionNotes = new Notes(out);
 
   out.line(ctx.startLine('data governance processing'));
 
@@ -173,7 +190,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
   deletionNotes.printTo(out);
   out.line(`${would('Soft deleted', 'Would soft delete')}: ${soft.count} surveys`);
   out.line(`${would('Hard deleted', 'Would hard delete')}: ${hard.count} surveys`);
-  out.line(`Skipped (legal hold): ${skippedByHold.size} surveys`);
+  out.line(`Skipped (legal hold): ${skippedByHold.skipped} surveys`);
   const changed = soft.changed + hard.changed;
   if (changed > 0) out.line(`Left alone (changed by someone else since selected): ${changed} surveys`);
   if (budget.limited) out.line('Stopped at --limit; more surveys may be due, the next run continues.');
@@ -206,7 +223,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
       mailProblem: mail.blocked?.reason ?? null,
       softDeleted: soft.count,
       hardDeleted: hard.count,
-      skippedLegalHold: skippedByHold.size,
+      skippedLegalHold: skippedByHold.skipped,
       changedSinceSelected: changed,
       hardDeletedRows: hard.rows,
       limited: budget.limited,
@@ -224,7 +241,7 @@ export default processDataGovernance;
 async function sendWarnings(
   ctx: JobContext,
   budget: Budget,
-  skippedByHold: Set<number>,
+  skippedByHold: HoldTally,
   tally: WarningTally,
   mail: { blocked?: MailBlocked },
   notes: Notes,
@@ -261,7 +278,7 @@ async function sendWarnings(
         continue;
       }
       if (row.held) {
-        skippedByHold.add(row.id);
+        skippedByHold.skipped += 1;
         notes.detail(`  survey ${row.id}: skipped, active legal hold (${what} was due)`);
         continue;
       }
@@ -311,14 +328,14 @@ async function sendOne(
   deletionDate: Date,
   what: string,
   tally: WarningTally,
-  skippedByHold: Set<number>,
+  skippedByHold: HoldTally,
   notes: Notes,
   block: (b: MailBlocked) => void,
 ): Promise<void> {
   // The selection may be a while old on a big run: re-check right before the message is created.
   const state = await stillWarnable(ctx.db, ctx.dialect, row.id, deletionDate);
   if (state === 'held') {
-    skippedByHold.add(row.id);
+    skippedByHold.skipped += 1;
     notes.detail(`  survey ${row.id}: skipped, a legal hold was placed since selection (${what} was due)`);
     return;
   }
@@ -402,7 +419,7 @@ async function sendOne(
 async function softDeleteDue(
   ctx: JobContext,
   budget: Budget,
-  skippedByHold: Set<number>,
+  skippedByHold: HoldTally,
   result: SoftResult,
   notes: Notes,
 ): Promise<void> {
@@ -421,7 +438,7 @@ async function softDeleteDue(
     const held = rows.filter((r) => r.held);
     const due = rows.filter((r) => !r.held);
     for (const r of held) {
-      skippedByHold.add(r.id);
+      skippedByHold.skipped += 1;
       notes.detail(`  survey ${r.id}: not soft deleted, active legal hold (deletion date ${when(r)})`);
     }
     if (ctx.dryRun) {
@@ -429,16 +446,20 @@ async function softDeleteDue(
       result.count += due.length;
       budget.take(due.length);
     } else if (due.length > 0) {
-      const done = await ctx.db.transaction(async (trx) => {
+      const byId = new Map(due.map((r) => [r.id, r]));
+      // One guarded UPDATE for the batch, its audit rows in one multi-row INSERT.
+      const done = await ctx.transaction(async (trx) => {
         const ids = await softDelete(trx, ctx.dialect, ctx.now, due.map((r) => r.id));
-        for (const id of ids) {
-          await audit(trx, ctx, {
+        await auditMany(
+          trx,
+          ctx,
+          ids.map((id) => ({
             action: 'survey.soft_deleted',
             subjectType: 'survey',
             subjectId: id,
-            details: { deletionDate: fromDbInstant(due.find((r) => r.id === id)!.due_at)!.toISOString() },
-          });
-        }
+            details: { deletionDate: fromDbInstant(byId.get(id)!.due_at)!.toISOString() },
+          })),
+        );
         return ids;
       });
       const doneSet = new Set(done);
@@ -446,7 +467,7 @@ async function softDeleteDue(
         if (doneSet.has(r.id)) {
           notes.detail(`  survey ${r.id}: soft deleted (deletion date ${when(r)} has passed)`);
         } else if (await hasActiveHold(ctx.db, r.id)) {
-          skippedByHold.add(r.id);
+          skippedByHold.skipped += 1;
           notes.detail(`  survey ${r.id}: not soft deleted, a legal hold was placed since selection`);
         } else {
           result.changed += 1;
@@ -467,13 +488,18 @@ function when(r: DueSurvey): string {
 // ---------------------------------------------------------------------------------------------
 // 3. Hard deletion
 
-/** Thrown inside the final transaction to roll it back when the survey may no longer be deleted. */
-class SurveyProtected extends Error {}
+/** Thrown inside a batch's last transaction to roll it back when the rule changed in the middle. */
+class BatchChanged extends Error {}
+
+/** Child rows deleted per transaction, per survey in the batch: --batch-size 1000 → 10,000 rows. */
+const CHILD_ROWS_PER_SURVEY = 10;
+
+const noCounts = (): ChildCounts => ({ responses: 0, progress: 0, warnings: 0, removedHolds: 0 });
 
 async function hardDeleteDue(
   ctx: JobContext,
   budget: Budget,
-  skippedByHold: Set<number>,
+  skippedByHold: HoldTally,
   result: HardResult,
   notes: Notes,
 ): Promise<void> {
@@ -489,75 +515,104 @@ async function hardDeleteDue(
     if (due.length === 0) break;
     afterId = due[due.length - 1]!.id;
     await hooks.afterSelect?.('hard', due.map((r) => r.id));
+    await ctx.checkpoint();
+    const free = due.filter((r) => !r.held);
     for (const survey of due) {
-      const softAt = when(survey);
-      if (survey.held) {
-        skippedByHold.add(survey.id);
-        notes.detail(`  survey ${survey.id}: not hard deleted, active legal hold (soft deleted ${softAt})`);
-        continue;
-      }
-      if (ctx.dryRun) {
-        const c = await countChildren(ctx.db, survey.id);
+      if (!survey.held) continue;
+      skippedByHold.skipped += 1;
+      notes.detail(`  survey ${survey.id}: not hard deleted, active legal hold (soft deleted ${when(survey)})`);
+    }
+    const ids = free.map((r) => r.id);
+    if (ctx.dryRun) {
+      const counts = await countChildrenOfSurveys(ctx.db, ids);
+      for (const survey of free) {
+        const c = counts.get(survey.id)!;
         addCounts(result.rows, c);
-        result.count += 1;
-        budget.take();
-        notes.detail(`  survey ${survey.id}: would hard delete (soft deleted ${softAt}; ${describeCounts(c)})`);
-        continue;
+        notes.detail(`  survey ${survey.id}: would hard delete (soft deleted ${when(survey)}; ${describeCounts(c)})`);
       }
-      const outcome = await hardDeleteOne(ctx, survey.id, cutoff);
-      if (outcome === 'held') {
-        skippedByHold.add(survey.id);
-        notes.detail(`  survey ${survey.id}: not hard deleted, a legal hold was placed since selection`);
-      } else if (outcome === 'changed') {
-        result.changed += 1;
-        notes.detail(`  survey ${survey.id}: not hard deleted, it changed since selection (restored or already gone)`);
-      } else {
-        addCounts(result.rows, outcome);
-        result.count += 1;
-        budget.take();
-        notes.detail(`  survey ${survey.id}: hard deleted (soft deleted ${softAt}; ${describeCounts(outcome)})`);
+      result.count += free.length;
+      budget.take(free.length);
+    } else if (free.length > 0) {
+      const { deleted, counts } = await hardDeleteBatch(ctx, ids, cutoff);
+      for (const survey of free) {
+        if (deleted.has(survey.id)) {
+          const c = counts.get(survey.id)!;
+          addCounts(result.rows, c);
+          notes.detail(`  survey ${survey.id}: hard deleted (soft deleted ${when(survey)}; ${describeCounts(c)})`);
+        } else if (await hasActiveHold(ctx.db, survey.id)) {
+          skippedByHold.skipped += 1;
+          notes.detail(`  survey ${survey.id}: not hard deleted, a legal hold was placed since selection`);
+        } else {
+          result.changed += 1;
+          notes.detail(`  survey ${survey.id}: not hard deleted, it changed since selection (restored or already gone)`);
+        }
       }
+      result.count += deleted.size;
+      budget.take(deleted.size);
     }
     if (due.length < size) break;
   }
 }
 
 /**
- * One survey: its children in batches of --batch-size rows (one short transaction each, each
- * statement guarded by the rule), then the survey row in a last transaction that re-checks it.
+ * One batch of surveys, set-based: their children table by table in transactions of at most
+ * batch-size × 10 rows spanning all the batch's surveys (so a survey with a huge number of
+ * responses goes over several transactions), every statement guarded by the rule per survey;
+ * then one last transaction that locks the survey rows, deletes what is left, the removed holds
+ * and the surveys, and writes their audit rows with the counts. Returns the surveys deleted and
+ * the rows deleted per survey.
  */
-async function hardDeleteOne(ctx: JobContext, surveyId: number, cutoff: Date): Promise<ChildCounts | 'held' | 'changed'> {
-  const counts: ChildCounts = { responses: 0, progress: 0, warnings: 0, removedHolds: 0 };
-  const why = async () => ((await hasActiveHold(ctx.db, surveyId)) ? 'held' : 'changed');
+async function hardDeleteBatch(
+  ctx: JobContext,
+  ids: number[],
+  cutoff: Date,
+): Promise<{ deleted: Set<number>; counts: Map<number, ChildCounts> }> {
+  const counts = new Map<number, ChildCounts>(ids.map((id) => [id, noCounts()]));
+  const rowBudget = ctx.batchSize * CHILD_ROWS_PER_SURVEY;
   for (const table of CHILD_TABLES) {
+    const key = CHILD_COUNT_KEY[table];
     for (;;) {
       await ctx.checkpoint();
-      const n = await ctx.db.transaction((trx) => deleteChildBatch(trx, ctx.dialect, table, surveyId, cutoff, ctx.batchSize));
-      counts[CHILD_COUNT_KEY[table]] += n;
-      if (n < ctx.batchSize) break;
+      const gone = await ctx.transaction((trx) => deleteChildrenOfSurveys(trx, ctx.dialect, table, ids, cutoff, rowBudget));
+      await hooks.afterChildTransaction?.(table, ids);
+      let total = 0;
+      for (const [id, n] of gone) {
+        counts.get(id)![key] += n;
+        total += n;
+      }
+      if (total < rowBudget) break;
     }
   }
   await ctx.checkpoint();
-  await hooks.beforeSurveyRowDelete?.(surveyId);
-  try {
-    const last = await ctx.db.transaction(async (trx) => {
-      const finalCounts = await deleteSurveyRow(trx, ctx.dialect, surveyId, cutoff);
-      if (!finalCounts) throw new SurveyProtected();
-      addCounts(counts, finalCounts);
-      await audit(trx, ctx, {
-        action: 'survey.hard_deleted',
-        subjectType: 'survey',
-        subjectId: surveyId,
-        // Counts only: the survey's name and owner are exactly what had to go.
-        details: { ...counts, survey: 1 },
+  for (const id of ids) await hooks.beforeSurveyRowDelete?.(id);
+  // Retried when a hold is re-activated in the middle of the last transaction (rolled back, so
+  // nothing of that survey is lost); after three tries the batch is left for the next run.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const deleted = await ctx.transaction(async (trx) => {
+        const final = await deleteSurveyRows(trx, ctx.dialect, ids, cutoff, Number.MAX_SAFE_INTEGER);
+        if (!final) throw new BatchChanged();
+        const total = (id: number): ChildCounts => {
+          const c = { ...counts.get(id)! };
+          const late = final.leftovers.get(id);
+          if (late) addCounts(c, late);
+          return c;
+        };
+        await auditMany(
+          trx,
+          ctx,
+          // Counts only: the survey's name and owner are exactly what had to go.
+          final.deleted.map((id) => ({ action: 'survey.hard_deleted', subjectType: 'survey', subjectId: id, details: { ...total(id), survey: 1 } })),
+        );
+        for (const [id, late] of final.leftovers) addCounts(counts.get(id)!, late);
+        return final.deleted;
       });
-      return counts;
-    });
-    return last;
-  } catch (err) {
-    if (err instanceof SurveyProtected) return why();
-    throw err;
+      return { deleted: new Set(deleted), counts };
+    } catch (err) {
+      if (!(err instanceof BatchChanged)) throw err;
+    }
   }
+  return { deleted: new Set(), counts };
 }
 
 function addCounts(into: ChildCounts, c: ChildCounts): void {

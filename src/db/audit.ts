@@ -33,14 +33,15 @@ export function rowsPerInsert(dialect: Dialect): number {
 }
 
 export async function auditMany(trx: Knex | Knex.Transaction, source: AuditSource, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   const at = toDbInstant(source.dialect, source.now);
   const chunk = rowsPerInsert(source.dialect);
   for (let i = 0; i < entries.length; i += chunk) {
-    await insertAudit(trx, source, at, i === 0 && entries.length <= chunk ? entries : entries.slice(i, i + chunk));
+    await insertAudit(trx, source, at, entries.slice(i, i + chunk));
   }
 }
 
-async function insertAudit(trx: Knex | Knex.Transaction, source: AuditSource, at: unknown, entries: AuditEntry[]): Promise<void> {
+async function insertAudit(trx: Knex | Knex.Transaction, source: AuditSource, at: ReturnType<typeof toDbInstant>, entries: AuditEntry[]): Promise<void> {
   await trx('audit_log').insert(
     entries.map((e) => ({
       at,

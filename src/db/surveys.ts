@@ -212,73 +212,171 @@ export const CHILD_COUNT_KEY: Record<ChildTable, keyof ChildCounts> = {
   survey_deletion_warnings: 'warnings',
 };
 
-/**
- * Delete at most `size` rows of one child table of a survey, in one statement guarded by the rule:
- * the survey is still soft-deleted on or before `cutoff` and has no active hold. Returns how many
- * rows went; fewer than `size` means the table is empty for this survey or the guard refused.
- */
-export async function deleteChildBatch(
-  trx: Knex.Transaction,
-  dialect: Dialect,
-  table: ChildTable,
-  surveyId: number,
-  cutoff: Date,
-  size: number,
-): Promise<number> {
-  const cutoffDb = toDbInstant(dialect, cutoff);
-  const guarded = (q: Knex.QueryBuilder) =>
-    q
-      .whereExists(function () {
-        this.select(trx.raw('1'))
-          .from('surveys as s')
-          .where('s.id', surveyId)
-          .whereNotNull('s.deleted_at')
-          .where('s.deleted_at', '<=', cutoffDb);
-      })
-      .whereRaw(`NOT ${activeHoldExists('?')}`, [surveyId]);
-  if (dialect === 'mysql') {
-    // MySQL has no LIMIT in an IN subquery, but a single-table DELETE takes ORDER BY and LIMIT.
-    return guarded(trx(table).where('survey_id', surveyId)).orderBy('id').limit(size).del();
+/** Per survey id: how many rows. A map over one batch of surveys, never the whole run. */
+export type CountsBySurvey = Map<number, number>;
+
+function tally(rows: { survey_id: unknown }[]): CountsBySurvey {
+  const m: CountsBySurvey = new Map();
+  for (const r of rows) {
+    const id = Number(r.survey_id);
+    m.set(id, (m.get(id) ?? 0) + 1);
   }
-  return guarded(
-    trx(table).whereIn('id', function () {
-      this.select('id').from(table).where('survey_id', surveyId).orderBy('id').limit(size);
-    }),
-  ).del();
+  return m;
+}
+
+const placeholders = (ids: readonly number[]) => ids.map(() => '?').join(', ');
+
+/**
+ * The hard-deletion rule for the survey of a row whose survey id is `surveyIdSql`: still
+ * soft-deleted on or before the cutoff, and no active hold. Written into every statement that
+ * deletes a survey's rows, so a hold placed (or a restore done) after the selection is honoured.
+ */
+function hardDeletable(surveyIdSql: string): string {
+  return `EXISTS (SELECT 1 FROM surveys s WHERE s.id = ${surveyIdSql} AND s.deleted_at IS NOT NULL AND s.deleted_at <= ?)
+          AND NOT ${activeHoldExists(surveyIdSql)}`;
+}
+
+function returnedRows(dialect: Dialect, result: unknown): Record<string, unknown>[] {
+  const r = result as any;
+  if (dialect === 'postgres') return r?.rows ?? [];
+  if (dialect === 'mysql') return Array.isArray(r) ? r[0] : [];
+  return Array.isArray(r) ? r : [];
 }
 
 /**
- * The last transaction of a hard deletion: lock the survey row, delete what children are left and
- * its removed holds, then the survey itself with the whole rule in its WHERE. Returns the counts,
- * or null when the rule no longer holds (a hold appeared, or the survey was restored); the caller
- * then rolls the transaction back so nothing of the survey is lost in this step.
+ * Delete at most `limit` rows of one child table belonging to any of the surveys `ids`, in one
+ * statement guarded by the rule per row's survey. Returns the rows deleted per
+ * survey; a total below `limit` means nothing deletable is left in this table for these surveys.
+ *
+ * PostgreSQL and SQLite: one `DELETE … RETURNING survey_id` (on SQLite the write comes first, so
+ * the transaction holds the write lock before it reads anything; no ORDER BY, so the planner reads
+ * the survey_id index instead of walking the primary key). MySQL/MariaDB (no RETURNING on
+ * MySQL): a locking read of the rows (FOR UPDATE, so nobody changes them under us), then a
+ * DELETE bounded by the last id read, with the same guard.
  */
-export async function deleteSurveyRow(
+export async function deleteChildrenOfSurveys(
   trx: Knex.Transaction,
   dialect: Dialect,
-  surveyId: number,
+  table: ChildTable,
+  ids: readonly number[],
   cutoff: Date,
-): Promise<ChildCounts | null> {
+  limit: number,
+): Promise<CountsBySurvey> {
+  if (ids.length === 0) return new Map();
   const cutoffDb = toDbInstant(dialect, cutoff);
+  const inIds = placeholders(ids);
+  if (dialect === 'mysql') {
+    const [rows] = (await trx.raw(
+      `SELECT id, survey_id FROM ${table} WHERE survey_id IN (${inIds}) AND ${hardDeletable(`${table}.survey_id`)}
+        ORDER BY id LIMIT ? FOR UPDATE`,
+      [...ids, cutoffDb, limit],
+    )) as unknown as [{ id: unknown; survey_id: unknown }[]];
+    if (rows.length === 0) return new Map();
+    const lastId = Number(rows[rows.length - 1]!.id);
+    await trx.raw(`DELETE FROM ${table} WHERE survey_id IN (${inIds}) AND id <= ? AND ${hardDeletable(`${table}.survey_id`)}`, [
+      ...ids,
+      lastId,
+      cutoffDb,
+    ]);
+    return tally(rows);
+  }
+  const result = await trx.raw(
+    `DELETE FROM ${table}
+      WHERE id IN (SELECT c.id FROM ${table} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable('c.survey_id')} LIMIT ?)
+        AND ${hardDeletable(`${table}.survey_id`)}
+      RETURNING survey_id`,
+    [...ids, cutoffDb, limit, cutoffDb],
+  );
+  return tally(returnedRows(dialect, result) as { survey_id: unknown }[]);
+}
+
+export interface FinalDeletion {
+  /** Surveys deleted (their rows and the survey row). */
+  deleted: number[];
+  /** Rows deleted in this last transaction, per survey: children left over, and removed holds. */
+  leftovers: Map<number, ChildCounts>;
+}
+
+/**
+ * The last transaction of a batch's hard deletion. Lock the batch's survey rows (PostgreSQL,
+ * MySQL/MariaDB): a transaction inserting a hold for one of them holds a share lock on that row
+ * through its foreign-key check, so it is waited for, and the statements below then see it
+ * (PostgreSQL starts each statement with a fresh view; MySQL's locking reads and DML read the
+ * latest rows). Then, each statement guarded by the rule per survey: what children are left
+ * (a late response), the removed holds, and the survey rows themselves.
+ *
+ * Returns null when the surveys deleted are not exactly those the rule allowed at the start
+ * (a hold re-activated in the middle): the caller rolls back and tries again, so no survey loses
+ * its removed holds or children in a transaction that then keeps the survey row.
+ */
+export async function deleteSurveyRows(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  ids: readonly number[],
+  cutoff: Date,
+  leftoverLimit: number,
+): Promise<FinalDeletion | null> {
+  const leftovers = new Map<number, ChildCounts>();
+  if (ids.length === 0) return { deleted: [], leftovers };
+  const cutoffDb = toDbInstant(dialect, cutoff);
+  const inIds = placeholders(ids);
+  const slot = (id: number) => {
+    let c = leftovers.get(id);
+    if (!c) leftovers.set(id, (c = { responses: 0, progress: 0, warnings: 0, removedHolds: 0 }));
+    return c;
+  };
+  let expected: number[] | undefined;
   if (dialect !== 'sqlite') {
-    // Wait for any transaction that is inserting a hold for this survey (its foreign-key check
-    // holds a share lock on the row); the statements below then start with a fresh view on
-    // PostgreSQL and read the latest rows on MySQL, so that hold is seen.
-    await trx('surveys').select('id').where('id', surveyId).forUpdate();
+    await trx.raw(`SELECT id FROM surveys WHERE id IN (${inIds}) ORDER BY id FOR UPDATE`, [...ids]);
+    expected = await deletableNow(trx, dialect, ids, cutoffDb);
   }
-  const counts: ChildCounts = { responses: 0, progress: 0, warnings: 0, removedHolds: 0 };
   for (const table of CHILD_TABLES) {
-    // Rows added since the batches (a late response): gone now, and counted.
-    counts[CHILD_COUNT_KEY[table]] += await deleteChildBatch(trx, dialect, table, surveyId, cutoff, Number.MAX_SAFE_INTEGER);
+    // Normally nothing is left: the batches before this took the children.
+    const n = await deleteChildrenOfSurveys(trx, dialect, table, ids, cutoff, leftoverLimit);
+    for (const [id, k] of n) slot(id)[CHILD_COUNT_KEY[table]] += k;
   }
-  counts.removedHolds = await trx('survey_legal_holds').where('survey_id', surveyId).whereNotNull('removed_at').del();
-  const deleted = await trx('surveys')
-    .where('id', surveyId)
-    .whereNotNull('deleted_at')
-    .where('deleted_at', '<=', cutoffDb)
-    .whereRaw(`NOT ${activeHoldExists('surveys.id')}`)
-    .del();
-  return deleted === 1 ? counts : null;
+  // On SQLite the DELETEs above took the write lock: from here on nobody else can change a row.
+  expected ??= await deletableNow(trx, dialect, ids, cutoffDb);
+  if (expected.length > 0) {
+    const inExpected = placeholders(expected);
+    const holdRows = returnedRows(
+      dialect,
+      await trx.raw(
+        `SELECT survey_id, COUNT(*) AS n FROM survey_legal_holds
+          WHERE survey_id IN (${inExpected}) AND removed_at IS NOT NULL GROUP BY survey_id`,
+        [...expected],
+      ),
+    );
+    for (const r of holdRows) slot(Number(r.survey_id)).removedHolds += Number(r.n);
+    await trx.raw(
+      `DELETE FROM survey_legal_holds
+        WHERE survey_id IN (${inExpected}) AND removed_at IS NOT NULL AND ${hardDeletable('survey_legal_holds.survey_id')}`,
+      [...expected, cutoffDb],
+    );
+  }
+  const deleted =
+    expected.length === 0
+      ? 0
+      : await trx('surveys')
+          .whereIn('id', expected)
+          .whereNotNull('deleted_at')
+          .where('deleted_at', '<=', cutoffDb)
+          .whereRaw(`NOT ${activeHoldExists('surveys.id')}`)
+          .del();
+  if (deleted !== expected.length) return null;
+  return { deleted: expected, leftovers };
+}
+
+/** Of `ids`, those the rule allows to hard-delete now, in id order. */
+async function deletableNow(trx: Knex.Transaction, dialect: Dialect, ids: readonly number[], cutoffDb: ReturnType<typeof toDbInstant>): Promise<number[]> {
+  const rows = returnedRows(
+    dialect,
+    await trx.raw(`SELECT s0.id FROM surveys s0 WHERE s0.id IN (${placeholders(ids)}) AND ${hardDeletable('s0.id')} ORDER BY s0.id`, [
+      ...ids,
+      cutoffDb,
+    ]),
+  );
+  return rows.map((r) => Number(r.id));
 }
 
 /** Whether a survey has an active legal hold right now. */
@@ -287,18 +385,17 @@ export async function hasActiveHold(db: Db, surveyId: number): Promise<boolean> 
   return Boolean(row);
 }
 
-/** What a hard deletion of this survey would remove (for a dry run's report). */
-export async function countChildren(db: Db, surveyId: number): Promise<ChildCounts> {
-  const count = async (table: string, extra?: (q: Knex.QueryBuilder) => Knex.QueryBuilder) => {
-    let q = db(table).where('survey_id', surveyId);
-    if (extra) q = extra(q);
-    const row = await q.count<{ n: number | string }[]>({ n: '*' }).first();
-    return Number(row?.n ?? 0);
+/** What a hard deletion of these surveys would remove, per survey (for a dry run's report). */
+export async function countChildrenOfSurveys(db: Db, ids: readonly number[]): Promise<Map<number, ChildCounts>> {
+  const counts = new Map<number, ChildCounts>();
+  for (const id of ids) counts.set(id, { responses: 0, progress: 0, warnings: 0, removedHolds: 0 });
+  if (ids.length === 0) return counts;
+  const add = async (table: string, key: keyof ChildCounts, removedOnly = false) => {
+    let q = db(table).select('survey_id').count<{ survey_id: unknown; n: unknown }[]>({ n: '*' }).whereIn('survey_id', ids);
+    if (removedOnly) q = q.whereNotNull('removed_at');
+    for (const r of await q.groupBy('survey_id')) counts.get(Number(r.survey_id))![key] += Number(r.n);
   };
-  return {
-    responses: await count('survey_responses'),
-    progress: await count('survey_progress'),
-    warnings: await count('survey_deletion_warnings'),
-    removedHolds: await count('survey_legal_holds', (q) => q.whereNotNull('removed_at')),
-  };
+  for (const table of CHILD_TABLES) await add(table, CHILD_COUNT_KEY[table]);
+  await add('survey_legal_holds', 'removedHolds', true);
+  return counts;
 }

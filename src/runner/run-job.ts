@@ -398,6 +398,16 @@ export class RunContext implements JobContext {
     );
   }
 
+  async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await this.db.transaction(fn);
+    } finally {
+      // A rolled-back transaction held its locks just as long: it counts too.
+      this.longestBatchMs = Math.max(this.longestBatchMs, performance.now() - started);
+    }
+  }
+
   mailer(): Promise<Mailer> {
     this.mailerPromise ??= import('../mail/index.js').then((m) => m.createMailer(this.config, this.db, { console: this.out }));
     return this.mailerPromise;

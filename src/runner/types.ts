@@ -54,6 +54,12 @@ export interface JobContext {
    * --batch-size and --limit (shared by every loop of the run), with progress on a terminal.
    */
   eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals>;
+  /**
+   * One transaction that does not fit eachBatch's select → apply shape (e.g. a batch deleted in
+   * several bounded statements). Timed like an eachBatch transaction, so `timing.longestBatchMs`
+   * covers it. Keep it as short as a batch.
+   */
+  transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
   /** How many more items --limit allows (Infinity without one). */
   remaining(): number;
   /** Called by the runner before every batch: lease still ours, time limit, signals. Throws to stop. */

@@ -77,6 +77,7 @@ forEachDatabase('process-data-governance', (db) => {
   afterEach(() => {
     delete hooks.afterSelect;
     delete hooks.beforeSurveyRowDelete;
+    delete hooks.afterChildTransaction;
   });
 
   const run = (args: string[] = [], env: Record<string, string> = smtp.env()): Promise<CliResult> =>
@@ -270,6 +271,70 @@ forEachDatabase('process-data-governance', (db) => {
     assert.equal(await count(knex, 'audit_log', { action: 'survey.hard_deleted' }), 0);
     // Responses were due 10 days ago and went in their own batches before the hold existed.
     assert.equal(await count(knex, 'survey_responses', { survey_id: id }), 0);
+  });
+
+  test('a batch deletes children across its surveys in bounded transactions; a hold placed in the middle stops only that survey', async () => {
+    const { knex, dialect } = db();
+    // --batch-size 2: both surveys in one batch, at most 20 child rows per transaction.
+    const big = await survey({ deleted_at: after_(-40 * DAY) });
+    const small = await survey({ deleted_at: after_(-40 * DAY) });
+    await addChildren(knex, dialect, big, 50, 2);
+    await addChildren(knex, dialect, small, 5, 1);
+    await addHold(knex, dialect, big, true);
+    await addHold(knex, dialect, small, true);
+    const transactions: string[] = [];
+    hooks.afterChildTransaction = async (table, ids) => {
+      assert.deepEqual(ids, [big, small], 'one batch spans both surveys');
+      transactions.push(table);
+      if (transactions.length === 1) await addHold(knex, dialect, big);
+    };
+    const r = await run(['--json', '--batch-size', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout);
+    assert.deepEqual([json.summary.hardDeleted, json.summary.skippedLegalHold], [1, 1]);
+    assert.ok(json.timing.longestBatchMs > 0, 'the deletion transactions are timed');
+    // The first transaction took at most 20 rows; after it the hold stopped every statement for `big`.
+    const left = await count(knex, 'survey_responses', { survey_id: big });
+    assert.ok(left >= 30 && left < 55, `big keeps the responses not yet deleted (${left})`);
+    assert.equal(await count(knex, 'surveys', { id: big }), 1);
+    assert.equal(await count(knex, 'survey_progress', { survey_id: big }), 2);
+    assert.equal(await count(knex, 'survey_legal_holds', { survey_id: big }), 2, 'its removed hold stays with it');
+    assert.equal(await count(knex, 'surveys', { id: small }), 0);
+    for (const table of ['survey_responses', 'survey_progress', 'survey_legal_holds']) {
+      assert.equal(await count(knex, table, { survey_id: small }), 0, `${table} of the other survey deleted`);
+    }
+    const audits = await knex('audit_log').where({ action: 'survey.hard_deleted' }).select('subject_id', 'details');
+    assert.deepEqual(audits.map((a: { subject_id: string }) => a.subject_id), [String(small)]);
+    assert.deepEqual(JSON.parse(audits[0].details), { responses: 5, progress: 1, warnings: 0, removedHolds: 1, survey: 1 });
+  });
+
+  test('a survey with more responses than one transaction takes goes over several, counted in full', async () => {
+    const { knex, dialect } = db();
+    const id = await survey({ deleted_at: after_(-40 * DAY) });
+    await addChildren(knex, dialect, id, 45, 3);
+    const transactions: string[] = [];
+    hooks.afterChildTransaction = (table) => {
+      transactions.push(table);
+    };
+    const r = await runJson(['--batch-size', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.summary.hardDeleted, 1);
+    assert.deepEqual(r.summary.hardDeletedRows, { responses: 45, progress: 3, warnings: 0, removedHolds: 0 });
+    // 10 rows per transaction at --batch-size 1: 45 responses need 5.
+    assert.equal(transactions.filter((t) => t === 'survey_responses').length, 5);
+    const auditRow = await knex('audit_log').where({ action: 'survey.hard_deleted', subject_id: String(id) }).first();
+    assert.deepEqual(JSON.parse(auditRow.details), { responses: 45, progress: 3, warnings: 0, removedHolds: 0, survey: 1 });
+  });
+
+  test('a batch of more surveys than one multi-row INSERT takes (SQLite: 500) is audited in full', async () => {
+    const { knex, dialect } = db();
+    await insertMany(knex, 'surveys', Array.from({ length: 600 }, (_, i) => ({
+      name: `s${i}`, owner_email: 'o@example.test', created_at: instant(dialect, after_(-90 * DAY)), deletion_date: instant(dialect, after_(-DAY)),
+    })));
+    const r = await runJson();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.summary.softDeleted, 600);
+    assert.equal(await count(knex, 'audit_log', { action: 'survey.soft_deleted' }), 600);
   });
 
   test('a deletion_date with microseconds (written by another program) is warned once', async () => {
