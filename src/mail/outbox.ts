@@ -71,6 +71,8 @@ export function newMessageId(from: string): string {
  * a crash can make a later run send twice (same Message-ID).
  */
 export const SENT_GROUP_MAX = 20;
+const SENT_GROUP_FLUSH_AT = 10;
+const SENT_GROUP_LINGER_MS = 10;
 
 export class OutboxMailer implements Mailer {
   readonly backend: string;
@@ -190,7 +192,10 @@ export class OutboxMailer implements Mailer {
 
     let next = 0;
     let stopped: DeliverManyResult['stopped'];
+    /** A database error: nothing more is written or started. */
     let failure: { error: unknown } | undefined;
+    /** beforeSend said stop (time limit, signal, lock lost): nothing more is started, accepted ones are still recorded. */
+    let interrupted: { error: unknown } | undefined;
     /** Accepted, `sent` not yet committed: waiting for the next group, and the group committing. */
     const accepted: AcceptedMessage[] = [];
     let committing = 0;
@@ -213,25 +218,44 @@ export class OutboxMailer implements Mailer {
         failure ??= { error };
       } finally {
         committing = 0;
-        flushing = undefined;
       }
     };
+    // A group is committed once SENT_GROUP_FLUSH_AT messages are waiting, or SENT_GROUP_LINGER_MS
+    // after the first of them was accepted: a commit per message would cost more than the sending.
+    let linger: NodeJS.Timeout | undefined;
+    /** Start committing what is waiting, unless a commit loop already runs (it takes it too). */
+    const flushNow = () => {
+      if (linger) clearTimeout(linger);
+      linger = undefined;
+      if (flushing || failure || accepted.length === 0) return;
+      const run = flushLoop().finally(() => {
+        if (flushing === run) flushing = undefined;
+        // Accepted while the loop was finishing its last commit: do not leave them waiting.
+        if (accepted.length > 0 && !failure) startFlush();
+      });
+      flushing = run;
+    };
     const startFlush = () => {
-      flushing ??= flushLoop();
+      if (accepted.length >= SENT_GROUP_FLUSH_AT) flushNow();
+      else linger ??= setTimeout(flushNow, SENT_GROUP_LINGER_MS);
     };
 
     const worker = async () => {
       for (;;) {
         // Back-pressure: never more than SENT_GROUP_MAX accepted and uncommitted.
-        while (accepted.length + committing >= SENT_GROUP_MAX && flushing) await flushing;
-        if (stopped || failure || next >= queue.length) return;
+        while (accepted.length + committing >= SENT_GROUP_MAX && !failure) {
+          flushNow();
+          if (!flushing) break;
+          await flushing;
+        }
+        if (stopped || failure || interrupted || next >= queue.length) return;
         try {
           await options.beforeSend?.();
         } catch (error) {
-          failure ??= { error };
+          interrupted ??= { error };
           return;
         }
-        if (stopped || failure || next >= queue.length) return;
+        if (stopped || failure || interrupted || next >= queue.length) return;
         const row = queue[next++]!;
         const result = await transport.send({
           from: this.init.from,
@@ -262,7 +286,12 @@ export class OutboxMailer implements Mailer {
 
     const workers = Math.max(1, Math.min(transport.concurrency, queue.length));
     await Promise.all(Array.from({ length: workers }, worker));
-    while (flushing) await flushing;
+    for (;;) {
+      flushNow();
+      if (!flushing) break;
+      await flushing;
+    }
+    if (linger) clearTimeout(linger);
 
     // Claimed but never handed over (the run stopped first): back to pending, attempt not counted.
     const unstarted = queue.slice(next).map((r) => r.id);
@@ -275,6 +304,7 @@ export class OutboxMailer implements Mailer {
       }
     }
     if (failure) throw failure.error;
+    if (interrupted) throw interrupted.error;
     return { stopped, notAttempted: unstarted.length };
   }
 
