@@ -190,6 +190,10 @@ export class OutboxMailer implements Mailer {
       else await notClaimed(now);
     }
 
+    // One connection keeps jobs.md's strict bound: each message's `sent` is committed before the
+    // next one starts, so a crash can repeat only the one in flight.
+    const groupMax = transport.concurrency === 1 ? 1 : SENT_GROUP_MAX;
+    const flushAt = Math.min(SENT_GROUP_FLUSH_AT, groupMax);
     let next = 0;
     let stopped: DeliverManyResult['stopped'];
     /** A database error: nothing more is written or started. */
@@ -204,7 +208,7 @@ export class OutboxMailer implements Mailer {
     const flushLoop = async () => {
       try {
         while (accepted.length > 0 && !failure) {
-          const group = accepted.splice(0, SENT_GROUP_MAX);
+          const group = accepted.splice(0, groupMax);
           committing = group.length;
           await db.transaction(async (trx) => {
             await markOutboxSentMany(trx, dialect, group.map((a) => ({ id: a.row.id, sentAt: a.sentAt })));
@@ -220,7 +224,7 @@ export class OutboxMailer implements Mailer {
         committing = 0;
       }
     };
-    // A group is committed once SENT_GROUP_FLUSH_AT messages are waiting, or SENT_GROUP_LINGER_MS
+    // A group is committed once flushAt messages are waiting, or SENT_GROUP_LINGER_MS
     // after the first of them was accepted: a commit per message would cost more than the sending.
     let linger: NodeJS.Timeout | undefined;
     /** Start committing what is waiting, unless a commit loop already runs (it takes it too). */
@@ -236,14 +240,14 @@ export class OutboxMailer implements Mailer {
       flushing = run;
     };
     const startFlush = () => {
-      if (accepted.length >= SENT_GROUP_FLUSH_AT) flushNow();
+      if (accepted.length >= flushAt) flushNow();
       else linger ??= setTimeout(flushNow, SENT_GROUP_LINGER_MS);
     };
 
     const worker = async () => {
       for (;;) {
-        // Back-pressure: never more than SENT_GROUP_MAX accepted and uncommitted.
-        while (accepted.length + committing >= SENT_GROUP_MAX && !failure) {
+        // Back-pressure: never more than groupMax accepted and uncommitted.
+        while (accepted.length + committing >= groupMax && !failure) {
           flushNow();
           if (!flushing) break;
           await flushing;

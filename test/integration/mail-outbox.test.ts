@@ -259,6 +259,24 @@ forEachDatabase('mail outbox', (db) => {
     for (const m of smtp.messages) assert.equal(byId.get(m.messageId), m.to[0]);
   });
 
+  test('deliverMany over one connection commits each message before the next starts (a crash repeats at most one)', async () => {
+    await mailer.close();
+    mailer = await createMailer(config({ ...smtp.env(), ONTIME_SMTP_CONNECTIONS: '1' }), db().knex);
+    const messages = Array.from({ length: 6 }, (_, i) => message(n * 1000 + i, { dedupeKey: `one:${n}:${i}` }));
+    const groups: number[] = [];
+    const result = await mailer.deliverMany(await mailer.enqueueMany(db().knex, messages, null), {
+      onSent: async (trx, accepted) => {
+        groups.push(accepted.length);
+        // Nothing else of the set is `sending` with a message already accepted: the one in hand only.
+        const inFlight = await trx('email_outbox').where('dedupe_key', 'like', `one:${n}:%`).where('status', 'sent');
+        assert.equal(inFlight.length, groups.length);
+      },
+    });
+    assert.equal(result.notAttempted, 0);
+    assert.deepEqual(groups, [1, 1, 1, 1, 1, 1]);
+    assert.equal(smtp.messages.length, 6);
+  });
+
   test('the console backend prints a readable message and marks it sent', async () => {
     const lines: string[] = [];
     const consoleMailer = await createMailer(config({ EMAIL_BACKEND: 'console' }), db().knex, {
