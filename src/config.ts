@@ -38,6 +38,8 @@ export interface EmailConfig {
   useSsl: boolean;
   from: string;
   filePath: string;
+  /** ONTIME_SMTP_CONNECTIONS: SMTP connections, and so messages in flight at once (default 3). */
+  connections: number;
 }
 
 export interface Config {
@@ -129,6 +131,13 @@ function parseBool(name: string, value: string | undefined): boolean {
   throw new ConfigError(`${name} must be true or false, not "${value}"`);
 }
 
+/**
+ * Parallel SMTP connections of a run. Small by default: many relays limit concurrent connections
+ * per client (Microsoft 365's SMTP submission allows 3), and 3 already keeps a local relay busy.
+ */
+const DEFAULT_SMTP_CONNECTIONS = 3;
+const MAX_SMTP_CONNECTIONS = 16;
+
 function parseEmail(env: Record<string, string | undefined>): EmailConfig {
   const host = env.EMAIL_HOST?.trim() || undefined;
   const rawBackend = env.EMAIL_BACKEND?.trim().toLowerCase() || undefined;
@@ -160,6 +169,14 @@ function parseEmail(env: Record<string, string | undefined>): EmailConfig {
   if (useTls && useSsl) {
     throw new ConfigError('EMAIL_USE_TLS and EMAIL_USE_SSL are both true; set only one (TLS = STARTTLS, SSL = implicit TLS)');
   }
+  const connectionsText = env.ONTIME_SMTP_CONNECTIONS?.trim();
+  const connections = connectionsText ? Number(connectionsText) : DEFAULT_SMTP_CONNECTIONS;
+  if (!Number.isInteger(connections) || connections < 1 || connections > MAX_SMTP_CONNECTIONS) {
+    throw new ConfigError(
+      `ONTIME_SMTP_CONNECTIONS must be a whole number from 1 to ${MAX_SMTP_CONNECTIONS}, not "${connectionsText}"`,
+      'it is how many SMTP connections a run opens at once; 1 sends one message at a time',
+    );
+  }
   if (backend === 'smtp' && !host) {
     throw new ConfigError('EMAIL_BACKEND is smtp but EMAIL_HOST is not set');
   }
@@ -173,6 +190,7 @@ function parseEmail(env: Record<string, string | undefined>): EmailConfig {
     useSsl,
     from: env.DEFAULT_FROM_EMAIL?.trim() || 'webmaster@localhost',
     filePath: env.EMAIL_FILE_PATH?.trim() || 'mail-out',
+    connections,
   };
 }
 

@@ -2,28 +2,38 @@
  * send-scheduled-emails: the notification email of every case whose scheduled email date has come
  * (actual_email_sent_date null, scheduled_email_date <= today, not on hold today), each through
  * the outbox, so a message is sent at most once per (case, scheduled date) and a crash repeats at
- * most the one message in flight, with the same Message-ID.
+ * most the messages in flight (ONTIME_SMTP_CONNECTIONS in conversation plus up to 20 accepted and
+ * waiting for their commit), with the same Message-IDs.
  *
  * Why not ctx.eachBatch: its apply() runs the whole batch inside one database transaction, and an
  * SMTP conversation must never happen inside a database transaction (a slow server would hold row
  * locks for minutes, and the commit of "sent" must follow the server's acceptance, not enclose
- * it). So this job pages through due cases itself (keyset, --batch-size, --limit) and gives each
- * message its own short transactions inside the mail layer: claim, then mark sent together with
- * the case's actual_email_sent_date and its audit row.
+ * it). So this job pages through due cases itself (keyset, --batch-size, --limit): each page is
+ * enqueued in one multi-row insert and claimed (`sending`) in one UPDATE, its messages are sent
+ * over a few pooled connections at once, and accepted ones are marked sent in small groups, each
+ * group in one short transaction with the cases' actual_email_sent_date and their audit rows.
  */
-import type { Knex } from 'knex';
-import { audit } from '../db/audit.js';
-import { dueCaseEmails, markCaseEmailSent, type DueCaseEmail } from '../db/case-emails.js';
+import { audit, auditMany, type AuditEntry } from '../db/audit.js';
+import { dueCaseEmails, markCaseEmailSent, markCaseEmailsSent, type DueCaseEmail } from '../db/case-emails.js';
 import { findOutboxByKey } from '../db/outbox.js';
 import { fromDbDay, fromDbInstant } from '../db/time.js';
 import { ExitCode } from '../errors.js';
 import { formatUtc, plural } from '../output.js';
-import type { Mailer, OutgoingMessage } from '../mail/mailer.js';
+import type { Mailer, OutboxRow, OutgoingMessage } from '../mail/mailer.js';
 import { renderCaseNotification } from '../mail/templates/case-notification.js';
 import type { JobContext, JobHandler } from '../runner/types.js';
 
 /** Lines listed without --verbose per kind of problem; --verbose lists them all. */
 const LIST_CAP = 20;
+/** How often, at most, the lock, time limit and signals are checked while a page is being sent. */
+const CHECKPOINT_INTERVAL_MS = 1000;
+
+/** A due case with an address, and its message. */
+interface Pending {
+  row: DueCaseEmail;
+  to: string;
+  message: OutgoingMessage;
+}
 
 interface Counts {
   due: number;
@@ -86,81 +96,116 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   let processed = 0;
   let afterId = 0;
 
-  const handle = async (row: DueCaseEmail) => {
-    const to = row.contact_email?.trim();
-    if (!to) {
-      counts.skippedNoAddress += 1;
-      report('skipped', `  skipped ${label(row)}: no contact_email`);
-      return;
+  /** Dry run: what a real run would do with the message, from the outbox's point of view; nothing is written. */
+  const preview = async (row: DueCaseEmail, to: string, message: OutgoingMessage) => {
+    const existing = await findOutboxByKey(db, message.dedupeKey);
+    if (existing?.status === 'sent') {
+      counts.alreadySent += 1;
+      out.line(`  ${label(row)}: already sent (outbox ${existing.id}); would only record it on the case`);
+    } else if (existing?.status === 'failed' && existing.to_address === to) {
+      counts.failedEarlier += 1;
+      out.line(`  ${label(row)}: failed earlier, would not retry: ${existing.last_error ?? ''}`);
+    } else {
+      counts.sent += 1;
+      out.line(`  would send to ${to}: ${message.subject}`);
     }
-    const message = caseMessage(ctx, row, to);
+  };
 
-    if (dryRun) {
-      // What a real run would do with it, from the outbox's point of view; nothing is written.
-      const existing = await findOutboxByKey(db, message.dedupeKey);
-      if (existing?.status === 'sent') {
-        counts.alreadySent += 1;
-        out.line(`  ${label(row)}: already sent (outbox ${existing.id}); would only record it on the case`);
-      } else if (existing?.status === 'failed' && existing.to_address === to) {
-        counts.failedEarlier += 1;
-        out.line(`  ${label(row)}: failed earlier, would not retry: ${existing.last_error ?? ''}`);
-      } else {
-        counts.sent += 1;
-        out.line(`  would send to ${to}: ${message.subject}`);
-      }
-      return;
-    }
+  const auditEntry = (item: Pending, outboxRow: OutboxRow, sentAt: Date, extra: Record<string, unknown>): AuditEntry => ({
+    action: 'case.email_sent',
+    subjectType: 'case',
+    subjectId: item.row.id,
+    details: {
+      outboxId: outboxRow.id,
+      messageId: outboxRow.message_id,
+      scheduledEmailDate: fromDbDay(item.row.scheduled_email_date),
+      sentAt: sentAt.toISOString(),
+      ...extra,
+    },
+  });
 
+  /**
+   * Enqueue a page's messages in one insert, then hand them to the mail layer, which sends with
+   * bounded concurrency and marks accepted ones sent in small groups, each group's transaction also
+   * recording the emails on their cases with audit rows.
+   */
+  const sendPage = async (items: Pending[]) => {
     mailer ??= await ctx.mailer();
-    const outboxRow = await mailer.enqueue(db, message, ctx.runId);
-    const recordOnCase = async (trx: Knex.Transaction, sentAt: Date, extra: Record<string, unknown>) => {
-      const changed = await markCaseEmailSent(trx, dialect, row.id, sentAt);
-      if (changed === 0) return;
-      await audit(trx, ctx, {
-        action: 'case.email_sent',
-        subjectType: 'case',
-        subjectId: row.id,
-        details: {
-          outboxId: outboxRow.id,
-          messageId: outboxRow.message_id,
-          scheduledEmailDate: fromDbDay(row.scheduled_email_date),
-          sentAt: sentAt.toISOString(),
-          ...extra,
-        },
+    const outboxRows = await mailer.enqueueMany(
+      db,
+      items.map((i) => i.message),
+      ctx.runId,
+    );
+    const byOutboxId = new Map(outboxRows.map((r, i) => [r.id, items[i]!]));
+    const itemOf = (r: OutboxRow) => byOutboxId.get(r.id)!;
+
+    // Checking the lock, the time limit and signals costs a query: at most once a second, so a
+    // run still stops within about a second plus the messages in flight.
+    let lastCheck = 0;
+    let checking: Promise<void> | undefined;
+    const beforeSend = () => {
+      if (checking) return checking;
+      if (Date.now() - lastCheck < CHECKPOINT_INTERVAL_MS) return Promise.resolve();
+      checking = ctx.checkpoint().finally(() => {
+        lastCheck = Date.now();
+        checking = undefined;
       });
+      return checking;
     };
-    const outcome = await mailer.deliver(outboxRow, (trx, sentAt) => recordOnCase(trx, sentAt, {}));
-    switch (outcome.status) {
-      case 'sent':
-        counts.sent += 1;
-        report(null, `  sent ${label(row)} to ${to}: ${message.subject} (Message-ID ${outcome.messageId})`);
-        break;
-      case 'already-sent': {
-        // The outbox says it went out, the case does not know yet (its field was cleared by hand,
-        // or written by an older version): record it rather than send it twice.
-        counts.alreadySent += 1;
-        const sentAt = fromDbInstant(outboxRow.sent_at) ?? ctx.now;
-        await db.transaction((trx) => recordOnCase(trx, sentAt, { recordedFromOutbox: true }));
-        report(null, `  ${label(row)}: already sent ${formatUtc(sentAt)} (outbox ${outboxRow.id}); recorded on the case`);
-        break;
-      }
-      case 'deferred':
-        counts.deferred += 1;
-        report(null, `  deferred ${label(row)} to ${to}: ${outcome.error}`);
-        break;
-      case 'failed':
-        if (outcome.earlier) {
-          counts.failedEarlier += 1;
-          report(null, `  ${label(row)}: failed in an earlier run, not retried (outbox ${outboxRow.id}): ${outcome.error}`);
-        } else {
-          counts.failed += 1;
-          report('failed', `  FAILED ${label(row)} to ${to}: ${outcome.error}`);
+
+    const result = await mailer.deliverMany(outboxRows, {
+      beforeSend,
+      onSent: async (trx, accepted) => {
+        const changed = new Set(
+          await markCaseEmailsSent(
+            trx,
+            dialect,
+            accepted.map((a) => ({ caseId: itemOf(a.row).row.id, sentAt: a.sentAt })),
+          ),
+        );
+        await auditMany(
+          trx,
+          ctx,
+          accepted.filter((a) => changed.has(itemOf(a.row).row.id)).map((a) => auditEntry(itemOf(a.row), a.row, a.sentAt, {})),
+        );
+      },
+      onOutcome: async (outboxRow, outcome) => {
+        const item = itemOf(outboxRow);
+        const { row, to, message } = item;
+        switch (outcome.status) {
+          case 'sent':
+            counts.sent += 1;
+            report(null, `  sent ${label(row)} to ${to}: ${message.subject} (Message-ID ${outcome.messageId})`);
+            break;
+          case 'already-sent': {
+            // The outbox says it went out, the case does not know yet (its field was cleared by
+            // hand, or written by an older version): record it rather than send it twice.
+            counts.alreadySent += 1;
+            const sentAt = fromDbInstant(outboxRow.sent_at) ?? ctx.now;
+            await db.transaction(async (trx) => {
+              const changed = await markCaseEmailSent(trx, dialect, row.id, sentAt);
+              if (changed > 0) await audit(trx, ctx, auditEntry(item, outboxRow, sentAt, { recordedFromOutbox: true }));
+            });
+            report(null, `  ${label(row)}: already sent ${formatUtc(sentAt)} (outbox ${outboxRow.id}); recorded on the case`);
+            break;
+          }
+          case 'deferred':
+            counts.deferred += 1;
+            report(null, `  deferred ${label(row)} to ${to}: ${outcome.error}`);
+            break;
+          case 'failed':
+            if (outcome.earlier) {
+              counts.failedEarlier += 1;
+              report(null, `  ${label(row)}: failed in an earlier run, not retried (outbox ${outboxRow.id}): ${outcome.error}`);
+            } else {
+              counts.failed += 1;
+              report('failed', `  FAILED ${label(row)} to ${to}: ${outcome.error}`);
+            }
+            break;
         }
-        break;
-      case 'unreachable':
-        stopped = { error: outcome.error, cause: outcome.cause };
-        break;
-    }
+      },
+    });
+    if (result.stopped) stopped = result.stopped;
   };
 
   const printReport = () => {
@@ -186,24 +231,34 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   };
 
   try {
-    pages: for (;;) {
+    for (;;) {
       const size = Math.min(ctx.batchSize, limit - processed);
       if (size <= 0) {
         limited = true;
         break;
       }
+      // Between pages: the lock is still ours, the time limit, signals (deliverMany checks them
+      // between messages too).
+      if (!dryRun) await ctx.checkpoint();
       const rows = await dueCaseEmails(db, dialect, ctx.today, afterId, size);
       if (rows.length === 0) break;
+      processed += rows.length;
+      counts.due += rows.length;
+      afterId = Number(rows[rows.length - 1]!.id);
+      const page: Pending[] = [];
       for (const row of rows) {
-        // Between messages, not only between pages: a page of SMTP conversations can take minutes,
-        // and a time limit or SIGTERM should stop the run after the message in hand.
-        if (!dryRun) await ctx.checkpoint();
-        processed += 1;
-        counts.due += 1;
-        afterId = Number(row.id);
-        await handle(row);
-        if (stopped) break pages;
+        const to = row.contact_email?.trim();
+        if (!to) {
+          counts.skippedNoAddress += 1;
+          report('skipped', `  skipped ${label(row)}: no contact_email`);
+          continue;
+        }
+        const message = caseMessage(ctx, row, to);
+        if (dryRun) await preview(row, to, message);
+        else page.push({ row, to, message });
       }
+      if (page.length > 0) await sendPage(page);
+      if (stopped) break;
       if (rows.length < size) break;
     }
   } catch (err) {

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { whereNotOnHold } from './holds.js';
-import { toDbInstant } from './time.js';
+import { instantPerId, toDbInstant } from './time.js';
 
 export interface DueCaseEmail {
   id: number;
@@ -33,4 +33,38 @@ export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId
 export async function markCaseEmailSent(trx: Knex | Knex.Transaction, dialect: Dialect, caseId: number, sentAt: Date): Promise<number> {
   const at = toDbInstant(dialect, sentAt);
   return trx('cases').where({ id: caseId }).whereNull('actual_email_sent_date').update({ actual_email_sent_date: at, updated_at: at });
+}
+
+/**
+ * markCaseEmailSent for a group of accepted messages, in the transaction that marks their outbox
+ * rows sent. Returns the ids of the cases that were changed (a case someone already recorded is
+ * left alone). The rows are read with FOR UPDATE where the database has it, so the returned ids
+ * are exactly the ones this transaction changed.
+ */
+export async function markCaseEmailsSent(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  items: { caseId: number; sentAt: Date }[],
+): Promise<number[]> {
+  if (items.length === 0) return [];
+  const select = trx('cases')
+    .whereIn(
+      'id',
+      items.map((i) => i.caseId),
+    )
+    .whereNull('actual_email_sent_date')
+    .select('id');
+  const open = new Set((await (dialect === 'sqlite' ? select : select.forUpdate())).map((r: { id: unknown }) => Number(r.id)));
+  const changing = items.filter((i) => open.has(i.caseId));
+  if (changing.length > 0) {
+    const at = instantPerId(trx, dialect, changing.map((i) => ({ id: i.caseId, at: i.sentAt })));
+    await trx('cases')
+      .whereIn(
+        'id',
+        changing.map((i) => i.caseId),
+      )
+      .whereNull('actual_email_sent_date')
+      .update({ actual_email_sent_date: at, updated_at: at });
+  }
+  return [...open];
 }

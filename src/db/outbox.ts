@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import type { OutboxRow } from '../mail/mailer.js';
-import { toDbInstant } from './time.js';
+import { instantPerId, toDbInstant } from './time.js';
 
 const COLUMNS = [
   'id',
@@ -139,4 +139,126 @@ export async function markOutboxUnsent(
   await db('email_outbox')
     .where({ id, status: 'sending' })
     .update({ status, last_error: error.slice(0, 4000), updated_at: toDbInstant(dialect, now) });
+}
+
+/** Rows per multi-row INSERT / IN list: well under every driver's bound-parameter limit (SQLite: 32766). */
+const CHUNK = 500;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function findOutboxByIds(db: Db, ids: number[]): Promise<OutboxRow[]> {
+  const rows: OutboxRow[] = [];
+  for (const part of chunks(ids)) {
+    for (const r of await db('email_outbox').whereIn('id', part).select(COLUMNS)) rows.push(normalise(r)!);
+  }
+  return rows;
+}
+
+/**
+ * insertOrFindOutbox for many messages at once: one multi-row INSERT that skips every key already
+ * present (ON CONFLICT DO NOTHING / INSERT IGNORE), then one SELECT of the rows holding the keys.
+ * Returns the rows in the order of `rows`.
+ */
+export async function insertOrFindOutboxMany(db: Db, dialect: Dialect, rows: NewOutboxRow[]): Promise<OutboxRow[]> {
+  const byKey = new Map<string, OutboxRow>();
+  for (const part of chunks(rows)) {
+    await db('email_outbox')
+      .insert(
+        part.map((row) => {
+          const now = toDbInstant(dialect, row.now);
+          return {
+            dedupe_key: row.dedupeKey,
+            kind: row.kind,
+            to_address: row.to,
+            subject: row.subject,
+            body_text: row.text,
+            body_html: row.html,
+            status: 'pending',
+            attempts: 0,
+            message_id: row.messageId,
+            created_at: now,
+            updated_at: now,
+            run_id: row.runId,
+          };
+        }),
+      )
+      .onConflict('dedupe_key')
+      .ignore();
+    const found = await db('email_outbox')
+      .whereIn(
+        'dedupe_key',
+        part.map((r) => r.dedupeKey),
+      )
+      .select(COLUMNS);
+    for (const r of found) byKey.set(String(r.dedupe_key), normalise(r)!);
+  }
+  return rows.map((row) => {
+    const found = byKey.get(row.dedupeKey);
+    if (!found) throw new Error(`email_outbox row for ${row.dedupeKey} vanished right after it was written`);
+    return found;
+  });
+}
+
+/**
+ * claimOutbox for many rows in one UPDATE: pending/sending → sending, attempts + 1. Returns the ids
+ * now `sending`. Rows without a Message-ID (written by another program) get one first, one by one.
+ * Two runs of one job never claim at the same time (the job lock); the status condition keeps a
+ * `sent` or `failed` row from being claimed at all.
+ */
+export async function claimOutboxMany(
+  db: Db,
+  dialect: Dialect,
+  rows: OutboxRow[],
+  newMessageId: () => string,
+  now: Date,
+): Promise<Set<number>> {
+  for (const row of rows) {
+    if (!row.message_id) {
+      await db('email_outbox').where({ id: row.id }).whereNull('message_id').update({ message_id: newMessageId() });
+    }
+  }
+  const claimed = new Set<number>();
+  for (const part of chunks(rows.map((r) => r.id))) {
+    await db('email_outbox')
+      .whereIn('id', part)
+      .whereIn('status', ['pending', 'sending'])
+      .update({ status: 'sending', attempts: db.raw('attempts + 1'), updated_at: toDbInstant(dialect, now) });
+    const sending = await db('email_outbox').whereIn('id', part).where('status', 'sending').select('id');
+    for (const r of sending) claimed.add(Number(r.id));
+  }
+  return claimed;
+}
+
+/**
+ * sending → sent for a group of accepted messages, each with the instant its server accepted it,
+ * in one UPDATE. Run it in the transaction of the caller's domain update. Returns rows changed.
+ */
+export async function markOutboxSentMany(trx: Db, dialect: Dialect, items: { id: number; sentAt: Date }[]): Promise<number> {
+  let changed = 0;
+  for (const part of chunks(items, 200)) {
+    const at = instantPerId(trx, dialect, part.map((i) => ({ id: i.id, at: i.sentAt })));
+    changed += await trx('email_outbox')
+      .whereIn(
+        'id',
+        part.map((i) => i.id),
+      )
+      .where('status', 'sending')
+      .update({ status: 'sent', sent_at: at, updated_at: at, last_error: null });
+  }
+  return changed;
+}
+
+/** Claimed rows that were never handed to the server (the run stopped first): sending → pending. */
+export async function releaseOutboxClaims(db: Db, dialect: Dialect, ids: number[], now: Date): Promise<void> {
+  for (const part of chunks(ids)) {
+    // The attempt counted by the claim never happened.
+    await db('email_outbox')
+      .whereIn('id', part)
+      .where('status', 'sending')
+      .update({ status: 'pending', attempts: db.raw('CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END'), updated_at: toDbInstant(dialect, now) });
+  }
 }

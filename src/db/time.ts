@@ -3,6 +3,7 @@
  * PostgreSQL timestamptz/date, MySQL datetime(6) holding UTC/date, SQLite text
  * `YYYY-MM-DD HH:MM:SS[.ffffff]` (Django's form) and `YYYY-MM-DD`.
  */
+import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 
 /** `YYYY-MM-DD` of an instant's UTC calendar day. */
@@ -68,4 +69,18 @@ export function toDbDay(value: Date | string): string {
   if (value instanceof Date) return utcDay(value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value)) throw new RangeError(`not a calendar day: "${value}"`);
   return value.slice(0, 10);
+}
+
+/**
+ * A `CASE id WHEN … THEN … END` expression giving each row its own instant, so one UPDATE can
+ * write a different accepted-at time to every row of a group. PostgreSQL needs the parameters cast
+ * (a CASE of text parameters is text, not timestamptz); MySQL and SQLite convert on assignment.
+ */
+export function instantPerId(db: Knex | Knex.Transaction, dialect: Dialect, items: { id: number; at: Date }[]): Knex.Raw {
+  const cast = dialect === 'postgres' ? '?::timestamptz' : '?';
+  const sql = `CASE id ${items.map(() => `WHEN ? THEN ${cast}`).join(' ')} END`;
+  return db.raw(
+    sql,
+    items.flatMap((i) => [i.id, toDbInstant(dialect, i.at)]),
+  );
 }

@@ -61,6 +61,39 @@ export type DeliveryOutcome =
 /** Runs in the transaction that marks the row `sent`; `sentAt` is when the server accepted it. */
 export type OnSent = (trx: Knex.Transaction, sentAt: Date) => Promise<void>;
 
+/** One message of a group the server accepted, with when it accepted it. */
+export interface AcceptedMessage {
+  row: OutboxRow;
+  sentAt: Date;
+}
+
+export interface DeliverManyOptions {
+  /**
+   * Runs in the transaction that marks a group of accepted messages `sent` (the caller's domain
+   * update for all of them). Groups are small (at most SENT_GROUP_MAX messages).
+   */
+  onSent?: (trx: Knex.Transaction, accepted: AcceptedMessage[]) => Promise<void>;
+  /**
+   * Told the final outcome of each row: `sent` after its group committed; `deferred`/`failed`
+   * after the row was updated; `already-sent` / `failed` (earlier) for rows not claimable.
+   * `unreachable` is not reported per row: deliverMany returns it.
+   */
+  onOutcome?: (row: OutboxRow, outcome: Exclude<DeliveryOutcome, { status: 'unreachable' }>) => void | Promise<void>;
+  /**
+   * Awaited before each message is handed to the transport (time limit, signals, fencing). If it
+   * throws, no further message is started; the ones in flight finish and are recorded, claimed
+   * rows never started go back to `pending`, and deliverMany rethrows.
+   */
+  beforeSend?: () => Promise<void>;
+}
+
+export interface DeliverManyResult {
+  /** Set when the transport could not take messages: nothing more was started. */
+  stopped?: { error: string; cause: 'connect' | 'auth' | 'config' };
+  /** Claimed rows never handed to the transport (put back to `pending`). */
+  notAttempted: number;
+}
+
 export interface Mailer {
   /** Which transport is configured: `smtp`, `console` or `file`. */
   readonly backend: string;
@@ -74,6 +107,15 @@ export interface Mailer {
    * Never throws for SMTP answers; the outcome says what happened.
    */
   deliver(row: OutboxRow, onSent?: OnSent): Promise<DeliveryOutcome>;
+  /** enqueue() for many messages: one multi-row insert; rows returned in the order of `messages`. */
+  enqueueMany(db: Knex | Knex.Transaction, messages: OutgoingMessage[], runId: number | null): Promise<OutboxRow[]>;
+  /**
+   * Deliver many rows with bounded concurrency (the transport's connections): all claimable rows
+   * → `sending` in one UPDATE, then each handed to the server; accepted ones are marked `sent` in
+   * small groups, each group in one transaction with `onSent`. A row is marked sent only after the
+   * server accepted it. Never throws for SMTP answers; throws what beforeSend or the database threw.
+   */
+  deliverMany(rows: OutboxRow[], options?: DeliverManyOptions): Promise<DeliverManyResult>;
   /**
    * Check the transport without sending: connect and log in (smtp), the directory is writable
    * (file). For `doctor`. Never throws; `ok: false` carries the reason.

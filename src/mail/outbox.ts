@@ -10,23 +10,39 @@
  *             sent → nothing (already-sent);  failed → nothing (reported, not retried)
  *
  * A crash between the server's "250 accepted" and the commit leaves the row `sending`; the next
- * run claims it again and resends it with the same Message-ID, so at most that one message can be
- * repeated, and a receiving system can recognise the repeat.
+ * run claims it again and resends it with the same Message-ID, so a receiving system can
+ * recognise the repeat. deliver() has one message in flight; deliverMany() has at most the
+ * transport's concurrency in conversation plus SENT_GROUP_MAX accepted and waiting for their
+ * commit, which bounds what a crash can repeat.
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import {
   claimOutbox,
+  claimOutboxMany,
   findOutboxById,
+  findOutboxByIds,
   insertOrFindOutbox,
+  insertOrFindOutboxMany,
   markOutboxSent,
+  markOutboxSentMany,
   markOutboxUnsent,
+  releaseOutboxClaims,
   requeueFailedOutbox,
   type NewOutboxRow,
 } from '../db/outbox.js';
 import { redact } from '../errors.js';
-import type { DeliveryOutcome, Mailer, OnSent, OutboxRow, OutgoingMessage } from './mailer.js';
+import type {
+  AcceptedMessage,
+  DeliverManyOptions,
+  DeliverManyResult,
+  DeliveryOutcome,
+  Mailer,
+  OnSent,
+  OutboxRow,
+  OutgoingMessage,
+} from './mailer.js';
 import type { Transport } from './transport.js';
 
 export interface OutboxMailerInit {
@@ -48,6 +64,15 @@ export function messageIdDomain(from: string): string {
 export function newMessageId(from: string): string {
   return `<ontime.${Date.now().toString(36)}.${randomBytes(9).toString('hex')}@${messageIdDomain(from)}>`;
 }
+
+/**
+ * Accepted messages whose `sent` is not yet committed, at most: workers wait before starting
+ * another message while this many are waiting. With the messages in conversation, it is the most
+ * a crash can make a later run send twice (same Message-ID).
+ */
+export const SENT_GROUP_MAX = 20;
+const SENT_GROUP_FLUSH_AT = 10;
+const SENT_GROUP_LINGER_MS = 10;
 
 export class OutboxMailer implements Mailer {
   readonly backend: string;
@@ -113,6 +138,178 @@ export class OutboxMailer implements Mailer {
     await markOutboxUnsent(db, dialect, current.id, result.kind === 'failed' ? 'failed' : 'pending', error, this.clock());
     if (result.kind === 'unreachable') return { status: 'unreachable', error, cause: result.cause };
     return result.kind === 'failed' ? { status: 'failed', error } : { status: 'deferred', error };
+  }
+
+  async enqueueMany(db: Knex | Knex.Transaction, messages: OutgoingMessage[], runId: number | null): Promise<OutboxRow[]> {
+    if (messages.length === 0) return [];
+    const now = this.clock();
+    const fresh: NewOutboxRow[] = messages.map((message) => ({
+      dedupeKey: message.dedupeKey,
+      kind: message.kind,
+      to: message.to,
+      subject: message.subject,
+      text: message.text,
+      html: message.html ?? null,
+      messageId: newMessageId(this.init.from),
+      runId,
+      now,
+    }));
+    const rows = await insertOrFindOutboxMany(db, this.init.dialect, fresh);
+    // As in enqueue(): a failed row whose recipient has been corrected is requeued (rare: one by one).
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row.status === 'failed' && row.to_address !== fresh[i]!.to) {
+        if (await requeueFailedOutbox(db, this.init.dialect, row.id, fresh[i]!)) rows[i] = (await findOutboxById(db, row.id))!;
+      }
+    }
+    return rows;
+  }
+
+  async deliverMany(rows: OutboxRow[], options: DeliverManyOptions = {}): Promise<DeliverManyResult> {
+    const { db, dialect, transport } = this.init;
+    const report = async (row: OutboxRow, outcome: Exclude<DeliveryOutcome, { status: 'unreachable' }>) => {
+      await options.onOutcome?.(row, outcome);
+    };
+    // Rows that are not claimable are reported as deliver() would, and not touched.
+    const notClaimed = async (row: OutboxRow) => {
+      if (row.status === 'sent') await report(row, { status: 'already-sent', messageId: row.message_id });
+      else await report(row, { status: 'failed', error: row.last_error ?? 'failed in an earlier run', earlier: true });
+    };
+    const claimable = rows.filter((r) => r.status === 'pending' || r.status === 'sending');
+    for (const row of rows) if (!claimable.includes(row)) await notClaimed(row);
+    if (claimable.length === 0) return { notAttempted: 0 };
+
+    // Every row of the group → `sending` in one UPDATE, right before the conversations start.
+    const claimedIds = await claimOutboxMany(db, dialect, claimable, () => newMessageId(this.init.from), this.clock());
+    const current = new Map((await findOutboxByIds(db, claimable.map((r) => r.id))).map((r) => [r.id, r]));
+    const queue: OutboxRow[] = [];
+    for (const row of claimable) {
+      const now = current.get(row.id);
+      if (!now) throw new Error(`email_outbox row ${row.id} disappeared while it was being delivered`);
+      if (claimedIds.has(row.id)) queue.push(now);
+      else await notClaimed(now);
+    }
+
+    // One connection keeps jobs.md's strict bound: each message's `sent` is committed before the
+    // next one starts, so a crash can repeat only the one in flight.
+    const groupMax = transport.concurrency === 1 ? 1 : SENT_GROUP_MAX;
+    const flushAt = Math.min(SENT_GROUP_FLUSH_AT, groupMax);
+    let next = 0;
+    let stopped: DeliverManyResult['stopped'];
+    /** A database error: nothing more is written or started. */
+    let failure: { error: unknown } | undefined;
+    /** beforeSend said stop (time limit, signal, lock lost): nothing more is started, accepted ones are still recorded. */
+    let interrupted: { error: unknown } | undefined;
+    /** Accepted, `sent` not yet committed: waiting for the next group, and the group committing. */
+    const accepted: AcceptedMessage[] = [];
+    let committing = 0;
+    let flushing: Promise<void> | undefined;
+
+    const flushLoop = async () => {
+      try {
+        while (accepted.length > 0 && !failure) {
+          const group = accepted.splice(0, groupMax);
+          committing = group.length;
+          await db.transaction(async (trx) => {
+            await markOutboxSentMany(trx, dialect, group.map((a) => ({ id: a.row.id, sentAt: a.sentAt })));
+            await options.onSent?.(trx, group);
+          });
+          committing = 0;
+          for (const a of group) await report(a.row, { status: 'sent', messageId: a.row.message_id! });
+        }
+      } catch (error) {
+        // The group stays `sending`: the next run resends it with the same Message-IDs.
+        failure ??= { error };
+      } finally {
+        committing = 0;
+      }
+    };
+    // A group is committed once flushAt messages are waiting, or SENT_GROUP_LINGER_MS
+    // after the first of them was accepted: a commit per message would cost more than the sending.
+    let linger: NodeJS.Timeout | undefined;
+    /** Start committing what is waiting, unless a commit loop already runs (it takes it too). */
+    const flushNow = () => {
+      if (linger) clearTimeout(linger);
+      linger = undefined;
+      if (flushing || failure || accepted.length === 0) return;
+      const run = flushLoop().finally(() => {
+        if (flushing === run) flushing = undefined;
+        // Accepted while the loop was finishing its last commit: do not leave them waiting.
+        if (accepted.length > 0 && !failure) startFlush();
+      });
+      flushing = run;
+    };
+    const startFlush = () => {
+      if (accepted.length >= flushAt) flushNow();
+      else linger ??= setTimeout(flushNow, SENT_GROUP_LINGER_MS);
+    };
+
+    const worker = async () => {
+      for (;;) {
+        // Back-pressure: never more than groupMax accepted and uncommitted.
+        while (accepted.length + committing >= groupMax && !failure) {
+          flushNow();
+          if (!flushing) break;
+          await flushing;
+        }
+        if (stopped || failure || interrupted || next >= queue.length) return;
+        try {
+          await options.beforeSend?.();
+        } catch (error) {
+          interrupted ??= { error };
+          return;
+        }
+        if (stopped || failure || interrupted || next >= queue.length) return;
+        const row = queue[next++]!;
+        const result = await transport.send({
+          from: this.init.from,
+          to: row.to_address ?? '',
+          subject: row.subject ?? '',
+          text: row.body_text ?? '',
+          html: row.body_html,
+          messageId: row.message_id!,
+          headers: { 'X-Ontime-Outbox': String(row.id), 'Auto-Submitted': 'auto-generated' },
+          outboxId: row.id,
+        });
+        if (result.ok) {
+          accepted.push({ row, sentAt: this.clock() });
+          startFlush();
+          continue;
+        }
+        const error = redact(result.error);
+        try {
+          await markOutboxUnsent(db, dialect, row.id, result.kind === 'failed' ? 'failed' : 'pending', error, this.clock());
+          if (result.kind === 'unreachable') stopped ??= { error, cause: result.cause };
+          else await report(row, result.kind === 'failed' ? { status: 'failed', error } : { status: 'deferred', error });
+        } catch (err) {
+          failure ??= { error: err };
+          return;
+        }
+      }
+    };
+
+    const workers = Math.max(1, Math.min(transport.concurrency, queue.length));
+    await Promise.all(Array.from({ length: workers }, worker));
+    for (;;) {
+      flushNow();
+      if (!flushing) break;
+      await flushing;
+    }
+    if (linger) clearTimeout(linger);
+
+    // Claimed but never handed over (the run stopped first): back to pending, attempt not counted.
+    const unstarted = queue.slice(next).map((r) => r.id);
+    if (unstarted.length > 0) {
+      try {
+        await releaseOutboxClaims(db, dialect, unstarted, this.clock());
+      } catch (err) {
+        // Left `sending`, they are sent by the next run; nothing was said to the server about them.
+        failure ??= { error: err };
+      }
+    }
+    if (failure) throw failure.error;
+    if (interrupted) throw interrupted.error;
+    return { stopped, notAttempted: unstarted.length };
   }
 
   verify() {

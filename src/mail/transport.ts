@@ -35,6 +35,8 @@ export type VerifyResult = { ok: true; detail: string } | { ok: false; error: st
 
 export interface Transport {
   readonly backend: 'smtp' | 'console' | 'file';
+  /** How many messages may be handed to send() at once (smtp: its pooled connections). */
+  readonly concurrency: number;
   send(message: TransportMessage): Promise<SendResult>;
   verify(): Promise<VerifyResult>;
   close(): Promise<void>;
@@ -75,8 +77,9 @@ async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
   const where = `${email.host}:${email.port}`;
   const transporter = nodemailer.createTransport({
     pool: true,
-    // One connection, many messages: jobs send one message at a time and wait for its answer.
-    maxConnections: 1,
+    // ONTIME_SMTP_CONNECTIONS connections, each reused for many messages; the outbox hands over at
+    // most that many messages at once, so none waits in nodemailer's queue unclaimed.
+    maxConnections: email.connections,
     maxMessages: Number.POSITIVE_INFINITY,
     // A connection lost mid-message is the outbox's business (the row goes back to pending);
     // the pool must not quietly send the message again on its own.
@@ -95,6 +98,7 @@ async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
   });
   return {
     backend: 'smtp',
+    concurrency: email.connections,
     async send(message) {
       try {
         await transporter.sendMail({
@@ -213,6 +217,8 @@ function createConsoleTransport(sink: ConsoleSink): Transport {
   };
   return {
     backend: 'console',
+    // One at a time, so printed messages never interleave.
+    concurrency: 1,
     async send(m) {
       const lines = [
         `-------- email (EMAIL_BACKEND=console: printed, not sent) --------`,
@@ -244,6 +250,7 @@ async function createFileTransport(dir: string): Promise<Transport> {
     `cannot write email files to ${dir} (EMAIL_FILE_PATH): ${(err as Error).message}`;
   return {
     backend: 'file',
+    concurrency: 1,
     async send(m) {
       try {
         const info = await composer.sendMail({

@@ -203,6 +203,80 @@ forEachDatabase('mail outbox', (db) => {
     assert.equal(smtp.messages[0]!.messageId, smtp.messages[1]!.messageId);
   });
 
+  test('deliverMany: several connections, one delivery per row, a stop finishes what is in flight and puts the rest back', async () => {
+    await mailer.close();
+    mailer = await createMailer(config({ ...smtp.env(), ONTIME_SMTP_CONNECTIONS: '4' }), db().knex);
+    const messages = Array.from({ length: 40 }, (_, i) => message(n * 1000 + i, { dedupeKey: `many:${n}:${i}` }));
+    const rows = await mailer.enqueueMany(db().knex, messages, null);
+    assert.deepEqual(
+      rows.map((r) => r.dedupe_key),
+      messages.map((m) => m.dedupeKey),
+    );
+    // Enqueueing again finds the same rows, Message-IDs unchanged.
+    const again = await mailer.enqueueMany(db().knex, messages, null);
+    assert.deepEqual(
+      again.map((r) => [r.id, r.message_id]),
+      rows.map((r) => [r.id, r.message_id]),
+    );
+
+    let started = 0;
+    const sentInGroups: number[] = [];
+    const outcomes: string[] = [];
+    await assert.rejects(
+      mailer.deliverMany(rows, {
+        beforeSend: async () => {
+          if (started === 25) throw new Error('time limit reached');
+          started += 1;
+        },
+        onSent: async (trx, accepted) => {
+          sentInGroups.push(accepted.length);
+          // In the transaction that marks them sent.
+          const marked = await trx('email_outbox').whereIn('id', accepted.map((a) => a.row.id)).where('status', 'sent');
+          assert.equal(marked.length, accepted.length);
+        },
+        onOutcome: (_row, outcome) => {
+          outcomes.push(outcome.status);
+        },
+      }),
+      /time limit reached/,
+    );
+    const stored = await db().knex('email_outbox').where('dedupe_key', 'like', `many:${n}:%`);
+    const sent = stored.filter((r) => r.status === 'sent');
+    assert.equal(sent.length, 25, 'the messages started before the stop were delivered and recorded');
+    assert.equal(stored.filter((r) => r.status === 'pending').length, 15, 'the rest went back to pending');
+    for (const r of stored.filter((x) => x.status === 'pending')) assert.equal(Number(r.attempts), 0);
+    assert.equal(outcomes.filter((o) => o === 'sent').length, 25);
+    assert.equal(sentInGroups.reduce((x, y) => x + y, 0), 25);
+    assert.ok(Math.max(...sentInGroups) <= 20, 'groups stay small');
+    assert.equal(smtp.messages.length, 25);
+
+    // The next delivery sends only the rest, each once, with the Message-IDs chosen at enqueue.
+    const result = await mailer.deliverMany(await mailer.enqueueMany(db().knex, messages, null));
+    assert.equal(result.notAttempted, 0);
+    assert.equal(smtp.messages.length, 40);
+    const byId = new Map(rows.map((r) => [r.message_id, r.to_address]));
+    assert.equal(new Set(smtp.messages.map((m) => m.messageId)).size, 40);
+    for (const m of smtp.messages) assert.equal(byId.get(m.messageId), m.to[0]);
+  });
+
+  test('deliverMany over one connection commits each message before the next starts (a crash repeats at most one)', async () => {
+    await mailer.close();
+    mailer = await createMailer(config({ ...smtp.env(), ONTIME_SMTP_CONNECTIONS: '1' }), db().knex);
+    const messages = Array.from({ length: 6 }, (_, i) => message(n * 1000 + i, { dedupeKey: `one:${n}:${i}` }));
+    const groups: number[] = [];
+    const result = await mailer.deliverMany(await mailer.enqueueMany(db().knex, messages, null), {
+      onSent: async (trx, accepted) => {
+        groups.push(accepted.length);
+        // Nothing else of the set is `sending` with a message already accepted: the one in hand only.
+        const inFlight = await trx('email_outbox').where('dedupe_key', 'like', `one:${n}:%`).where('status', 'sent');
+        assert.equal(inFlight.length, groups.length);
+      },
+    });
+    assert.equal(result.notAttempted, 0);
+    assert.deepEqual(groups, [1, 1, 1, 1, 1, 1]);
+    assert.equal(smtp.messages.length, 6);
+  });
+
   test('the console backend prints a readable message and marks it sent', async () => {
     const lines: string[] = [];
     const consoleMailer = await createMailer(config({ EMAIL_BACKEND: 'console' }), db().knex, {

@@ -285,6 +285,84 @@ forEachDatabase('send-scheduled-emails', (db) => {
     assert.match(r.stdout, /Sent 1 email\b/);
   });
 
+  test('several connections at once: one message per case, and deferred ones resent with their Message-IDs', async () => {
+    const { knex, dialect } = db();
+    const ids: number[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await insertCase(knex, dialect, { reference: `C-P${i}` }));
+    const sessions = new Set<string>();
+    // Every third recipient is answered 451 on the first run; every message notes its connection.
+    smtp.setHook((c) => {
+      if (c.stage === 'rcpt') sessions.add(c.session.id);
+      if (c.stage === 'rcpt' && Number(/c-p(\d+)@/.exec(c.recipient ?? '')?.[1]) % 3 === 0) return { code: 451 };
+      return undefined;
+    });
+    const first = await run(['--batch-size', '7', '--json'], { ONTIME_SMTP_CONNECTIONS: '4' });
+    assert.equal(first.code, 0, first.stderr);
+    const firstSummary = JSON.parse(first.stdout).summary;
+    assert.equal(firstSummary.sent, 20);
+    assert.equal(firstSummary.deferred, 10);
+    assert.ok(sessions.size > 1, `messages went over ${sessions.size} connection(s), expected several`);
+    const deferred = await knex('email_outbox').where({ status: 'pending' }).orderBy('id');
+    assert.equal(deferred.length, 10);
+
+    smtp.setHook(null);
+    const second = await run(['--batch-size', '7'], { ONTIME_SMTP_CONNECTIONS: '4' });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /Sent 10 emails/);
+
+    // Each case's address received exactly one message, with the Message-ID of its outbox row.
+    const outbox = await knex('email_outbox').orderBy('id');
+    assert.equal(outbox.length, 30);
+    assert.deepEqual(
+      smtp.messages.map((m) => m.to[0]).sort(),
+      ids.map((_, i) => `c-p${i}@example.test`).sort(),
+    );
+    for (const row of outbox) {
+      assert.equal(row.status, 'sent');
+      const got = smtp.messages.filter((m) => m.messageId === row.message_id);
+      assert.equal(got.length, 1, `${row.dedupe_key} delivered once under its Message-ID`);
+      assert.equal(got[0]!.to[0], row.to_address);
+    }
+    // The deferred rows kept the Message-IDs they had when first enqueued.
+    for (const row of deferred) {
+      const now = outbox.find((r) => r.id === row.id)!;
+      assert.equal(now.message_id, row.message_id);
+      assert.equal(Number(now.attempts), 2);
+    }
+    for (const id of ids) {
+      assert.ok(fromDbInstant((await caseRow(id)).actual_email_sent_date), `case ${id} recorded as sent`);
+      const auditRows = await knex('audit_log').where({ action: 'case.email_sent', subject_id: String(id) });
+      assert.equal(auditRows.length, 1, `one audit row for case ${id}`);
+    }
+    const third = await run([], { ONTIME_SMTP_CONNECTIONS: '4' });
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(smtp.messages.length, 30);
+  });
+
+  test('each accepted message records its own acceptance time on its case and outbox row', async () => {
+    const { knex, dialect } = db();
+    const ids: number[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await insertCase(knex, dialect, { reference: `C-T${i}` }));
+    const started = Date.now();
+    const r = await run([], { ONTIME_SMTP_CONNECTIONS: '3' });
+    assert.equal(r.code, 0, r.stderr);
+    for (const id of ids) {
+      const c = await caseRow(id);
+      const o = await knex('email_outbox').where({ dedupe_key: `case-email:${id}:${TODAY}` }).first();
+      const caseAt = fromDbInstant(c.actual_email_sent_date)!;
+      assert.equal(caseAt.getTime(), fromDbInstant(o.sent_at)!.getTime(), `case ${id} and its outbox row agree`);
+      assert.ok(caseAt.getTime() >= started - 1000 && caseAt.getTime() <= Date.now() + 1000, 'the real time, not --now');
+    }
+  });
+
+  test('ONTIME_SMTP_CONNECTIONS out of range: exit 78 naming it', async () => {
+    await insertCase(db().knex, db().dialect, { reference: 'C-CONN' });
+    const r = await run([], { ONTIME_SMTP_CONNECTIONS: '0' });
+    assert.equal(r.code, 78, r.stderr);
+    assert.match(r.stderr, /ONTIME_SMTP_CONNECTIONS must be a whole number from 1 to 16, not "0"/);
+    assert.equal(smtp.messages.length, 0);
+  });
+
   test('the snake_case alias runs the same job', async () => {
     await insertCase(db().knex, db().dialect, { reference: 'C-ALIAS' });
     const r = await runCli(['send_scheduled_emails', '--now', NOW], env());
