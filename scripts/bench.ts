@@ -113,6 +113,8 @@ function baseEnv(url: string, smtp: LoopbackSmtp): NodeJS.ProcessEnv {
     EMAIL_HOST: '127.0.0.1',
     EMAIL_PORT: String(smtp.port),
     DEFAULT_FROM_EMAIL: 'ontime-bench@example.test',
+    // Passed through so the mail figure can be taken at the default (1) and at higher settings.
+    ...(process.env.ONTIME_SMTP_CONNECTIONS ? { ONTIME_SMTP_CONNECTIONS: process.env.ONTIME_SMTP_CONNECTIONS } : {}),
   };
 }
 

@@ -2,8 +2,9 @@
  * send-scheduled-emails: the notification email of every case whose scheduled email date has come
  * (actual_email_sent_date null, scheduled_email_date <= today, not on hold today), each through
  * the outbox, so a message is sent at most once per (case, scheduled date) and a crash repeats at
- * most the messages in flight (ONTIME_SMTP_CONNECTIONS in conversation plus up to 20 accepted and
- * waiting for their commit), with the same Message-IDs.
+ * most the messages in flight, with the same Message-IDs: the one message with the default single
+ * connection; with ONTIME_SMTP_CONNECTIONS above 1, those in conversation plus up to 20 accepted
+ * and waiting for their group commit.
  *
  * Why not ctx.eachBatch: its apply() runs the whole batch inside one database transaction, and an
  * SMTP conversation must never happen inside a database transaction (a slow server would hold row
