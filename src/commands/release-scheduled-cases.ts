@@ -11,7 +11,6 @@ import {
   pageOf,
   releaseCases,
   selectDueForRelease,
-  takeDueForRelease,
   waitingForBatchQuery,
   type CaseReleaseRow,
   type ReleaseWindow,
@@ -109,19 +108,6 @@ const releaseScheduledCases: JobHandler = async (ctx) => {
       released += rows.length;
       if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would be released (${describeDue(r)})`);
     },
-    // PostgreSQL and SQLite pick and release a batch in one UPDATE … RETURNING; MariaDB (no
-    // UPDATE … RETURNING) selects, then locks, re-checks and updates.
-    ...(dialect === 'mysql'
-      ? {}
-      : {
-          async take(trx: Knex.Transaction, afterId: number, size: number) {
-            const done = await takeDueForRelease(trx, window, afterId, size, ctx.now);
-            await auditReleased(trx, done);
-            released += done.length;
-            if (ctx.verbose) for (const r of done) out.detail(`  case ${r.id} (${r.reference}): released (${describeDue(r)})`);
-            return done;
-          },
-        }),
     async apply(trx, rows) {
       const done = await releaseCases(trx, window, rows.map((r) => Number(r.id)), ctx.now);
       const doneSet = new Set(done);

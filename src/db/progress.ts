@@ -56,7 +56,10 @@ export function selectExpiredProgress(
  * MariaDB (single-table `DELETE … RETURNING` since 10.0), not MySQL proper.
  */
 export async function canDeleteReturning(db: Knex, dialect: Dialect): Promise<boolean> {
-  if (dialect !== 'mysql') return true;
+  // Measured (docs/performance.md): on PostgreSQL and SQLite the one-statement form
+  // `DELETE … WHERE id IN (SELECT … ORDER BY id LIMIT n)` was no faster than select + delete and
+  // held its transaction longer, so only MariaDB's `DELETE … ORDER BY id LIMIT n RETURNING` is used.
+  if (dialect !== 'mysql') return false;
   const [rows] = (await db.raw('SELECT VERSION() AS v')) as [Array<{ v: string }>];
   return /mariadb/i.test(String(rows[0]?.v ?? ''));
 }
@@ -68,9 +71,8 @@ export async function canDeleteReturning(db: Knex, dialect: Dialect): Promise<bo
  * counted: on PostgreSQL the predicate is re-checked on the row's latest version after waiting
  * for its lock, on MariaDB a DELETE reads the latest committed version, and SQLite has one writer.
  *
- * PostgreSQL and SQLite: `DELETE … WHERE <expired> AND id IN (SELECT id … ORDER BY id LIMIT n)
- * RETURNING …`. MariaDB refuses LIMIT in an IN subquery but has single-table `DELETE … ORDER BY id
- * LIMIT n RETURNING …`. Only call this where canDeleteReturning() said yes.
+ * MariaDB's single-table `DELETE … WHERE <expired> AND id > ? ORDER BY id LIMIT n RETURNING …`.
+ * Only call this where canDeleteReturning() said yes.
  */
 export async function deleteExpiredProgressBatch(
   trx: Knex.Transaction,
@@ -80,13 +82,7 @@ export async function deleteExpiredProgressBatch(
   afterId: number,
   size: number,
 ): Promise<ProgressRow[]> {
-  let del: Knex.QueryBuilder;
-  if (dialect === 'mysql') {
-    del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).where('id', '>', afterId).orderBy('id').limit(size).del();
-  } else {
-    const batch = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).select('id').where('id', '>', afterId).orderBy('id').limit(size);
-    del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).whereIn('id', batch).del();
-  }
+  const del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).where('id', '>', afterId).orderBy('id').limit(size).del();
   // RETURNING appended by hand: knex passes it through for PostgreSQL only, not MariaDB.
   const { sql, bindings } = del.toSQL();
   const result: unknown = await trx.raw(`${sql} RETURNING ${PROGRESS_COLUMNS.join(', ')}`, bindings as readonly Knex.Value[]);

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { auditMany } from '../db/audit.js';
-import { moveCaseStatus, selectCasesAtStatus, statusesOf, takeCaseStatusBatch, type CaseStatusRow } from '../db/cases.js';
+import { moveCaseStatus, selectCasesAtStatus, statusesOf, type CaseStatusRow } from '../db/cases.js';
 import { UsageError } from '../errors.js';
 import { formatUtc, plural } from '../output.js';
 import type { JobContext, JobResult } from '../runner/types.js';
@@ -82,22 +82,6 @@ function auditStatusMoves(trx: Knex.Transaction, source: StatusMoveSource, move:
   );
 }
 
-/**
- * PostgreSQL and SQLite: pick and move the next batch in one conditional UPDATE … RETURNING, then
- * its history and audit rows, all in the batch's transaction. Returns the rows moved.
- */
-export async function takeStatusMoveBatch(
-  trx: Knex.Transaction,
-  source: StatusMoveSource,
-  move: { from: number; to: number; ids?: number[] },
-  afterId: number,
-  size: number,
-): Promise<CaseStatusRow[]> {
-  const moved = await takeCaseStatusBatch(trx, statusMoveOf(source, move), move.ids, afterId, size);
-  await auditStatusMoves(trx, source, move, moved.map((r) => r.id));
-  return moved.map((r) => ({ ...r, status: move.to }));
-}
-
 /** The whole job: select in keyset batches, move each batch in one transaction, report. */
 export async function runStatusMove(ctx: JobContext, options: StatusMoveOptions): Promise<JobResult> {
   const { out, dryRun } = ctx;
@@ -128,18 +112,6 @@ export async function runStatusMove(ctx: JobContext, options: StatusMoveOptions)
       moved += rows.length;
       if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would move ${move.from} → ${move.to}`);
     },
-    // PostgreSQL and SQLite pick and move a batch in one UPDATE … RETURNING; MariaDB (no
-    // UPDATE … RETURNING) selects, then locks, re-checks and updates.
-    ...(ctx.dialect === 'mysql'
-      ? {}
-      : {
-          async take(trx: Knex.Transaction, afterId: number, size: number) {
-            const done = await takeStatusMoveBatch(trx, ctx, move, afterId, size);
-            moved += done.length;
-            if (ctx.verbose) for (const r of done) out.detail(`  case ${r.id} (${r.reference}): moved ${move.from} → ${move.to}`);
-            return done;
-          },
-        }),
     async apply(trx, rows) {
       const done = await applyStatusMoveBatch(trx, ctx, move, rows.map((r) => Number(r.id)));
       const doneSet = new Set(done);
