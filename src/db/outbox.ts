@@ -55,23 +55,28 @@ export async function findOutboxById(db: Db, id: number): Promise<OutboxRow | un
  * ON CONFLICT DO NOTHING (INSERT IGNORE on MySQL) keeps a concurrent insert from failing the
  * caller's transaction.
  */
-export async function insertOrFindOutbox(db: Db, dialect: Dialect, row: NewOutboxRow): Promise<OutboxRow> {
+/** A new message's email_outbox row: `pending`, no attempt yet, its Message-ID chosen now. */
+function outboxInsertRow(dialect: Dialect, row: NewOutboxRow) {
   const now = toDbInstant(dialect, row.now);
+  return {
+    dedupe_key: row.dedupeKey,
+    kind: row.kind,
+    to_address: row.to,
+    subject: row.subject,
+    body_text: row.text,
+    body_html: row.html,
+    status: 'pending',
+    attempts: 0,
+    message_id: row.messageId,
+    created_at: now,
+    updated_at: now,
+    run_id: row.runId,
+  };
+}
+
+export async function insertOrFindOutbox(db: Db, dialect: Dialect, row: NewOutboxRow): Promise<OutboxRow> {
   await db('email_outbox')
-    .insert({
-      dedupe_key: row.dedupeKey,
-      kind: row.kind,
-      to_address: row.to,
-      subject: row.subject,
-      body_text: row.text,
-      body_html: row.html,
-      status: 'pending',
-      attempts: 0,
-      message_id: row.messageId,
-      created_at: now,
-      updated_at: now,
-      run_id: row.runId,
-    })
+    .insert(outboxInsertRow(dialect, row))
     .onConflict('dedupe_key')
     .ignore();
   const found = await findOutboxByKey(db, row.dedupeKey);
@@ -167,25 +172,7 @@ export async function insertOrFindOutboxMany(db: Db, dialect: Dialect, rows: New
   const byKey = new Map<string, OutboxRow>();
   for (const part of chunks(rows)) {
     await db('email_outbox')
-      .insert(
-        part.map((row) => {
-          const now = toDbInstant(dialect, row.now);
-          return {
-            dedupe_key: row.dedupeKey,
-            kind: row.kind,
-            to_address: row.to,
-            subject: row.subject,
-            body_text: row.text,
-            body_html: row.html,
-            status: 'pending',
-            attempts: 0,
-            message_id: row.messageId,
-            created_at: now,
-            updated_at: now,
-            run_id: row.runId,
-          };
-        }),
-      )
+      .insert(part.map((row) => outboxInsertRow(dialect, row)))
       .onConflict('dedupe_key')
       .ignore();
     const found = await db('email_outbox')
