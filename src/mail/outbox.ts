@@ -83,8 +83,9 @@ export class OutboxMailer implements Mailer {
     this.clock = init.clock ?? (() => new Date());
   }
 
-  async enqueue(db: Knex | Knex.Transaction, message: OutgoingMessage, runId: number | null): Promise<OutboxRow> {
-    const fresh: NewOutboxRow = {
+  /** The outbox row for a new message, with the Message-ID every retry will reuse. */
+  private newRow(message: OutgoingMessage, runId: number | null, now: Date): NewOutboxRow {
+    return {
       dedupeKey: message.dedupeKey,
       kind: message.kind,
       to: message.to,
@@ -93,8 +94,12 @@ export class OutboxMailer implements Mailer {
       html: message.html ?? null,
       messageId: newMessageId(this.init.from),
       runId,
-      now: this.clock(),
+      now,
     };
+  }
+
+  async enqueue(db: Knex | Knex.Transaction, message: OutgoingMessage, runId: number | null): Promise<OutboxRow> {
+    const fresh = this.newRow(message, runId, this.clock());
     const row = await insertOrFindOutbox(db, this.init.dialect, fresh);
     // A permanent failure is not retried by itself; but once the recipient has been corrected it
     // is a different message and gets its chance.
@@ -143,17 +148,7 @@ export class OutboxMailer implements Mailer {
   async enqueueMany(db: Knex | Knex.Transaction, messages: OutgoingMessage[], runId: number | null): Promise<OutboxRow[]> {
     if (messages.length === 0) return [];
     const now = this.clock();
-    const fresh: NewOutboxRow[] = messages.map((message) => ({
-      dedupeKey: message.dedupeKey,
-      kind: message.kind,
-      to: message.to,
-      subject: message.subject,
-      text: message.text,
-      html: message.html ?? null,
-      messageId: newMessageId(this.init.from),
-      runId,
-      now,
-    }));
+    const fresh = messages.map((m) => this.newRow(m, runId, now));
     const rows = await insertOrFindOutboxMany(db, this.init.dialect, fresh);
     // As in enqueue(): a failed row whose recipient has been corrected is requeued (rare: one by one).
     for (let i = 0; i < rows.length; i++) {
