@@ -1,11 +1,13 @@
 /**
- * The commander program, built from the registry. No business logic: every command's module is
+ * The commander program, wired from the two tables: the jobs (registry.ts) and the admin commands
+ * (admin.ts). No business logic: every command's module is
  * imported only when that command runs, so `ontime --help` loads neither knex nor a driver.
  * The one place (with the runner) that decides exit codes.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, OntimeError, UsageError } from './errors.js';
+import { adminCommands, type AdminCommand } from './admin.js';
 import { jobs, type JobDefinition } from './registry.js';
 import { parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
@@ -85,140 +87,21 @@ function addJobCommand(program: Command, def: JobDefinition, inv: Invocation, se
   });
 }
 
-/** An admin command module: `default(options, invocation) → exit code`. */
-type AdminModule = { default: (options: any, inv: Invocation) => Promise<number> };
-
-interface AdminSpec {
-  name: string;
-  /** e.g. `<job>` or `[job]`; values arrive as options.args */
-  args?: string;
-  description: string;
-  options: Array<[flags: string, description: string, parse?: (v: string) => unknown]>;
-  load(): Promise<AdminModule>;
-}
-
-const jsonOption: [string, string] = ['--json', 'print the result as JSON on stdout'];
-const verboseOption: [string, string] = ['--verbose', 'show more detail, and stack traces of errors'];
-
-const adminCommands: AdminSpec[] = [
-  {
-    name: 'migrate',
-    description: 'apply pending database migrations (safe to repeat)',
-    options: [
-      ['--status', 'list applied and pending migrations; change nothing'],
-      ['--rollback', 'revert the last batch of migrations (drops tables: needs --yes)'],
-      ['--yes', 'confirm --rollback'],
-      jsonOption,
-      verboseOption,
-    ],
-    load: () => import('./commands/migrate.js'),
-  },
-  {
-    name: 'jobs',
-    description: 'every job: schedule, enabled, next run, last run and result',
-    options: [['--now <instant>', 'evaluate as of this instant', parseInstant('--now')], jsonOption, verboseOption],
-    load: () => import('./commands/jobs.js'),
-  },
-  {
-    name: 'history',
-    args: '[job]',
-    description: 'recent runs (job_runs), newest first',
-    options: [['--limit <n>', 'how many runs to show (default 20)', positiveInteger('--limit')], jsonOption, verboseOption],
-    load: () => import('./commands/history.js'),
-  },
-  {
-    name: 'locks',
-    description: 'held job locks with holder, since and expiry',
-    options: [['--release <job>', 'free the lease a dead host left behind (needs --yes)'], ['--yes', 'confirm --release'], jsonOption, verboseOption],
-    load: () => import('./commands/locks.js'),
-  },
-  {
-    name: 'run-due',
-    description: 'run every enabled job whose latest schedule slot has not run yet (for one `* * * * *` crontab line)',
-    options: [['--now <instant>', 'evaluate the schedule as of this instant', parseInstant('--now')], ['--dry-run', 'say what would run; run nothing'], jsonOption, verboseOption],
-    load: () => import('./commands/run-due.js'),
-  },
-  {
-    name: 'work',
-    description: 'foreground loop: run-due at the top of every minute, for hosts without cron (stops on SIGTERM)',
-    options: [verboseOption],
-    load: () => import('./commands/work.js'),
-  },
-  {
-    name: 'why',
-    args: '<job>',
-    description: "explain the job's latest schedule slot (ran, skipped, disabled, not yet due) and its next one",
-    options: [['--now <instant>', 'evaluate as of this instant', parseInstant('--now')], jsonOption, verboseOption],
-    load: () => import('./commands/why.js'),
-  },
-  {
-    name: 'enable',
-    args: '<job>',
-    description: 'enable a job (stored in system_settings)',
-    options: [jsonOption, verboseOption],
-    load: () => import('./commands/enable.js'),
-  },
-  {
-    name: 'disable',
-    args: '<job>',
-    description: 'disable a job: wherever it is started from, it exits 0 with a note',
-    options: [jsonOption, verboseOption],
-    load: () => import('./commands/disable.js'),
-  },
-  {
-    name: 'check',
-    description: 'monitoring probe with Nagios exit codes: 0 all on time and green, 1 late or partial, 2 failed or never ran',
-    options: [['--now <instant>', 'evaluate as of this instant', parseInstant('--now')], jsonOption, verboseOption],
-    load: () => import('./commands/check.js'),
-  },
-  {
-    name: 'doctor',
-    description: 'check configuration, database, migrations, SMTP and clock; print the fix for each problem',
-    options: [jsonOption, verboseOption],
-    load: () => import('./commands/doctor.js'),
-  },
-  {
-    name: 'export',
-    args: '<platform>',
-    description: 'print the schedule for crontab, schtasks (Windows), k8s or systemd, from the job registry',
-    options: [
-      ['--command <prefix>', 'how to start ontime on the target (default "npx ontime")'],
-      ['--cwd <dir>', 'working directory of the jobs'],
-      ['--env-file <file>', 'environment file the jobs read'],
-      ['--log-dir <dir>', 'directory for log files (crontab, schtasks)'],
-      ['--image <image>', 'container image (k8s)'],
-      ['--namespace <ns>', 'namespace (k8s)'],
-      ['--secret <name>', 'Secret holding the environment (k8s)'],
-      ['--randomized-delay <duration>', 'RandomizedDelaySec for timers (systemd)'],
-      ['--out <dir>', 'write one file per job into this directory instead of printing'],
-      verboseOption,
-    ],
-    load: () => import('./commands/export.js'),
-  },
-  {
-    name: 'demo',
-    description: 'try ontime with no setup: a SQLite demo database with example data, every job run, what to try next',
-    options: [verboseOption],
-    load: () => import('./commands/demo.js'),
-  },
-];
-
-function addAdminCommands(program: Command, inv: Invocation, setExit: (code: number) => void): void {
-  for (const spec of adminCommands) {
-    const cmd = program.command(spec.args ? `${spec.name} ${spec.args}` : spec.name).description(spec.description);
-    for (const [flags, description, parse] of spec.options) {
-      const option = new Option(flags, description);
-      if (parse) option.argParser(argParser(parse));
-      cmd.addOption(option);
-    }
-    cmd.action(async (...actionArgs: unknown[]) => {
-      // commander passes positional arguments, then the options object, then the command.
-      const positional = actionArgs.slice(0, -2) as Array<string | undefined>;
-      const opts = actionArgs[actionArgs.length - 2] as Record<string, unknown>;
-      const { default: run } = await spec.load();
-      setExit(await run({ ...opts, args: positional.filter((a): a is string => a !== undefined) }, inv));
-    });
+function addAdminCommand(program: Command, spec: AdminCommand, inv: Invocation, setExit: (code: number) => void): void {
+  const arg = spec.argument && (spec.argument.required ? `<${spec.argument.name}>` : `[${spec.argument.name}]`);
+  const cmd = program.command(arg ? `${spec.name} ${arg}` : spec.name).description(spec.description);
+  for (const { flags, description, parse } of spec.options) {
+    const option = new Option(flags, description);
+    if (parse) option.argParser(argParser(parse));
+    cmd.addOption(option);
   }
+  cmd.action(async (...actionArgs: unknown[]) => {
+    // commander passes positional arguments, then the options object, then the command.
+    const positional = actionArgs.slice(0, -2) as Array<string | undefined>;
+    const opts = actionArgs[actionArgs.length - 2] as Record<string, unknown>;
+    const { runAdmin } = await import('./runner/admin.js');
+    setExit(await runAdmin(spec, { ...opts, args: positional.filter((a): a is string => a !== undefined) }, inv));
+  });
 }
 
 export function buildProgram(inv: Invocation, setExit: (code: number) => void): Command {
@@ -237,7 +120,7 @@ export function buildProgram(inv: Invocation, setExit: (code: number) => void): 
       '\nExit codes: 0 done · 1 some items failed · 64 usage · 69 SMTP unreachable · 70 bug · 75 retry later · 78 configuration · 130/143 stopped by a signal',
     );
   for (const def of jobs) addJobCommand(program, def, inv, setExit);
-  addAdminCommands(program, inv, setExit);
+  for (const spec of adminCommands) addAdminCommand(program, spec, inv, setExit);
   return program;
 }
 
@@ -267,6 +150,7 @@ export async function main(argv: string[], inv?: Partial<Invocation>): Promise<n
     streams: inv?.streams ?? processStreams(),
     env: inv?.env ?? process.env,
     cwd: inv?.cwd ?? process.cwd(),
+    hooks: inv?.hooks ?? (await import('./runner/hooks.js')).getProcessHooks(),
   };
   let exitCode: number = ExitCode.ok;
   const program = buildProgram(invocation, (code) => {

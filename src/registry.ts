@@ -2,6 +2,7 @@
  * Every job ontime knows: the one list that the CLI, run-due, `jobs`, and every export read.
  * Kept free of heavy imports: `ontime --help` loads this file and nothing of knex or a driver.
  */
+import { UsageError } from './errors.js';
 import { integer, idList, positiveInteger } from './parse.js';
 import type { JobHandler } from './runner/types.js';
 
@@ -41,7 +42,7 @@ export const jobs: readonly JobDefinition[] = [
     schedule: '0 * * * *',
     timeoutSeconds: 15 * 60,
     options: [],
-    load: () => import('./commands/release-scheduled-cases.js'),
+    load: () => import('./jobs/release-scheduled-cases/index.js'),
   },
   {
     name: 'send-scheduled-emails',
@@ -50,7 +51,7 @@ export const jobs: readonly JobDefinition[] = [
     schedule: '5 * * * *',
     timeoutSeconds: 15 * 60,
     options: [],
-    load: () => import('./commands/send-scheduled-emails.js'),
+    load: () => import('./jobs/send-scheduled-emails/index.js'),
   },
   {
     name: 'weekly-pending-payment-update',
@@ -59,7 +60,7 @@ export const jobs: readonly JobDefinition[] = [
     schedule: '0 8 * * 1',
     timeoutSeconds: 30 * 60,
     options: [],
-    load: () => import('./commands/weekly-pending-payment-update.js'),
+    load: () => import('./jobs/weekly-pending-payment-update/index.js'),
   },
   {
     name: 'weekly-paid-update',
@@ -68,7 +69,7 @@ export const jobs: readonly JobDefinition[] = [
     schedule: '0 8 * * 4',
     timeoutSeconds: 30 * 60,
     options: [],
-    load: () => import('./commands/weekly-paid-update.js'),
+    load: () => import('./jobs/weekly-paid-update/index.js'),
   },
   {
     name: 'bulk-update-case-status',
@@ -83,9 +84,9 @@ export const jobs: readonly JobDefinition[] = [
       { flags: '--force', description: 'allow a backward move (to a lower status)' },
     ],
     validate: async (options) => {
-      (await import('./jobs/case-status.js')).validateStatusMove(options);
+      (await import('./jobs/shared/case-status-move.js')).validateStatusMove(options);
     },
-    load: () => import('./commands/bulk-update-case-status.js'),
+    load: () => import('./jobs/bulk-update-case-status/index.js'),
   },
   {
     name: 'process-data-governance',
@@ -94,7 +95,7 @@ export const jobs: readonly JobDefinition[] = [
     schedule: '0 2 * * *',
     timeoutSeconds: 60 * 60,
     options: [],
-    load: () => import('./commands/process-data-governance.js'),
+    load: () => import('./jobs/data-governance/index.js'),
   },
   {
     name: 'cleanup-survey-progress',
@@ -110,10 +111,20 @@ export const jobs: readonly JobDefinition[] = [
         defaultValue: 30,
       },
     ],
-    load: () => import('./commands/cleanup-survey-progress.js'),
+    load: () => import('./jobs/cleanup-survey-progress/index.js'),
   },
 ];
 
 export function findJob(nameOrAlias: string): JobDefinition | undefined {
   return jobs.find((j) => j.name === nameOrAlias || j.alias === nameOrAlias);
+}
+
+/**
+ * The job a command line names (kebab-case name or snake_case alias), or a usage error (64) that
+ * lists the jobs: the one message for an unknown job, whichever command was given it.
+ */
+export function resolveJob(nameOrAlias: string): JobDefinition {
+  const job = findJob(nameOrAlias);
+  if (job) return job;
+  throw new UsageError(`unknown job "${nameOrAlias}"; jobs: ${jobs.map((j) => j.name).join(', ')}`, '`ontime jobs` lists them with their schedules');
 }

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../../src/config.js';
-import { whereNotOnHold } from '../../src/db/holds.js';
+import { whereNotOnHold } from '../../src/db/case-holds.js';
 import { expiredProgress } from '../../src/db/progress.js';
 import { DAY_MS, toDbInstant, utcDay } from '../../src/db/time.js';
 import { DialectSql } from './sql.js';

@@ -155,17 +155,16 @@ async function checkMigrations(knex: Knex, add: (f: Finding) => void): Promise<v
 }
 
 async function checkClock(knex: Knex, config: Config, add: (f: Finding) => void): Promise<void> {
-  if (config.database.dialect === 'sqlite') {
+  const { databaseNow } = await import('../db/dialect.js');
+  const before = Date.now();
+  const raw = await databaseNow(knex, config.database.dialect);
+  const after = Date.now();
+  if (raw === null) {
     add({ check: 'clock', level: 'ok', message: `host clock ${new Date().toISOString()} (SQLite has no clock of its own; leases use this host's)` });
     return;
   }
-  const sql = config.database.dialect === 'postgres' ? 'select now() as now' : 'select utc_timestamp(6) as now';
-  const before = Date.now();
-  const result = await knex.raw(sql);
-  const after = Date.now();
-  const row = config.database.dialect === 'postgres' ? result.rows[0] : result[0][0];
   const { fromDbInstant } = await import('../db/time.js');
-  const dbNow = fromDbInstant(row.now);
+  const dbNow = fromDbInstant(raw);
   if (!dbNow) return;
   // The database read its clock somewhere during the round trip; compare with the middle of it.
   const skew = (before + after) / 2 - dbNow.getTime();

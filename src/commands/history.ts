@@ -1,10 +1,8 @@
 /** `ontime history [job] [--limit n] [--json]`: recent job_runs rows, newest first. */
-import { UsageError } from '../errors.js';
 import type { ChalkInstance } from 'chalk';
 import { formatUtc } from '../output.js';
 import { fromDbInstant } from '../db/time.js';
-import { findJob } from '../registry.js';
-import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
+import type { AdminContext } from '../runner/admin.js';
 import type { JobRunRow } from '../db/job-runs.js';
 
 interface HistoryOptions {
@@ -16,57 +14,48 @@ interface HistoryOptions {
 
 const DEFAULT_LIMIT = 20;
 
-export default async function history(options: HistoryOptions, inv: Invocation): Promise<number> {
-  return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
-    const name = options.args[0];
-    const job = name === undefined ? undefined : findJob(name);
-    if (name !== undefined && !job) {
-      throw new UsageError(`there is no job named "${name}"`, 'run `ontime --help` for the list of jobs');
-    }
-    const db = await session.db();
-    await assertMigrated(db);
-    const { recentRuns } = await import('../db/job-runs.js');
-    const rows = await recentRuns(db, { job: job?.name, limit: options.limit ?? DEFAULT_LIMIT });
-    const runs = rows.map(toRun);
-    if (options.json) {
-      session.out.emitJson({ job: job?.name ?? null, runs });
-      return 0;
-    }
-    if (runs.length === 0) {
-      session.out.line(job ? `No runs of ${job.name} recorded yet.` : 'No runs recorded yet.');
-      return 0;
-    }
-    const style = session.out.style;
-    const header = ['ID', 'JOB', 'TRIGGER', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'HOST', 'SUMMARY'];
-    const table = runs.map((r) => [
-      String(r.id),
-      r.job,
-      r.trigger,
-      r.startedAt ? formatUtc(new Date(r.startedAt)).replace(' UTC', '') : '',
-      r.durationMs === null ? (r.status === 'running' ? 'running' : '') : formatDuration(r.durationMs),
-      r.status,
-      r.exitCode === null ? '' : String(r.exitCode),
-      r.host ? `${r.host}:${r.pid ?? ''}` : '',
-      shortSummary(r),
-    ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    const pad = (cells: string[], colour?: (i: number, text: string) => string) =>
-      cells
-        .map((c, i) => {
-          const text = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
-          return colour ? colour(i, text) : text;
-        })
-        .join('  ')
-        .trimEnd();
-    session.out.line(style.bold(pad(header)));
-    for (const [i, row] of table.entries()) {
-      session.out.line(pad(row, (col, text) => (col === 5 ? statusColour(style, runs[i]!.status)(text) : text)));
-    }
-    if (runs.length === (options.limit ?? DEFAULT_LIMIT)) {
-      session.out.line(style.dim(`(newest ${runs.length}; --limit n for more)`));
-    }
+export default async function history({ session, db, job }: AdminContext, options: HistoryOptions): Promise<number> {
+  const { recentRuns } = await import('../db/job-runs.js');
+  const rows = await recentRuns(db, { job: job?.name, limit: options.limit ?? DEFAULT_LIMIT });
+  const runs = rows.map(toRun);
+  if (options.json) {
+    session.out.emitJson({ job: job?.name ?? null, runs });
     return 0;
-  });
+  }
+  if (runs.length === 0) {
+    session.out.line(job ? `No runs of ${job.name} recorded yet.` : 'No runs recorded yet.');
+    return 0;
+  }
+  const style = session.out.style;
+  const header = ['ID', 'JOB', 'TRIGGER', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'HOST', 'SUMMARY'];
+  const table = runs.map((r) => [
+    String(r.id),
+    r.job,
+    r.trigger,
+    r.startedAt ? formatUtc(new Date(r.startedAt)).replace(' UTC', '') : '',
+    r.durationMs === null ? (r.status === 'running' ? 'running' : '') : formatDuration(r.durationMs),
+    r.status,
+    r.exitCode === null ? '' : String(r.exitCode),
+    r.host ? `${r.host}:${r.pid ?? ''}` : '',
+    shortSummary(r),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const pad = (cells: string[], colour?: (i: number, text: string) => string) =>
+    cells
+      .map((c, i) => {
+        const text = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+        return colour ? colour(i, text) : text;
+      })
+      .join('  ')
+      .trimEnd();
+  session.out.line(style.bold(pad(header)));
+  for (const [i, row] of table.entries()) {
+    session.out.line(pad(row, (col, text) => (col === 5 ? statusColour(style, runs[i]!.status)(text) : text)));
+  }
+  if (runs.length === (options.limit ?? DEFAULT_LIMIT)) {
+    session.out.line(style.dim(`(newest ${runs.length}; --limit n for more)`));
+  }
+  return 0;
 }
 
 interface Run {

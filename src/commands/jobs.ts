@@ -4,7 +4,7 @@ import { statusesOf } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
 import { formatUtc } from '../output.js';
 import { jobs } from '../registry.js';
-import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
+import type { AdminContext } from '../runner/admin.js';
 
 export interface JobsOptions {
   json?: boolean;
@@ -12,53 +12,48 @@ export interface JobsOptions {
   now?: Date;
 }
 
-export default async function listJobs(options: JobsOptions, inv: Invocation): Promise<number> {
-  return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
-    const { out, config } = session;
-    const db = await session.db();
-    await assertMigrated(db);
-    const now = options.now ?? new Date();
-    const tz = config.timezone;
-    const dialect = config.database.dialect;
-    const statuses = await statusesOf(db, dialect, jobs, now, tz);
-    const rows: Array<{ status: (typeof statuses)[number]; last: JobRun | undefined }> = [];
-    for (const status of statuses) rows.push({ status, last: await lastRun(db, dialect, status.job.name) });
+export default async function listJobs({ out, config, db }: AdminContext, options: JobsOptions): Promise<number> {
+  const now = options.now ?? new Date();
+  const tz = config.timezone;
+  const dialect = config.database.dialect;
+  const statuses = await statusesOf(db, dialect, jobs, now, tz);
+  const rows: Array<{ status: (typeof statuses)[number]; last: JobRun | undefined }> = [];
+  for (const status of statuses) rows.push({ status, last: await lastRun(db, dialect, status.job.name) });
 
-    if (options.json) {
-      out.emitJson({
-        now: now.toISOString(),
-        timezone: tz,
-        jobs: rows.map(({ status, last }) => ({
-          job: status.job.name,
-          alias: status.job.alias,
-          description: status.job.description,
-          schedule: status.job.schedule,
-          enabled: status.enabled,
-          nextRun: status.next?.toISOString() ?? null,
-          nextRunLocal: status.next ? formatInZone(status.next, tz) : null,
-          state: status.state.kind,
-          lastRun: last ? jobRunJson(last) : null,
-        })),
-      });
-      return 0;
-    }
-
-    const showLocal = tz !== 'UTC';
-    const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), 'LAST RUN'];
-    const table = rows.map(({ status, last }) => [
-      status.job.name,
-      status.job.schedule ?? '(by hand)',
-      status.enabled ? 'yes' : 'no',
-      status.next ? formatUtc(status.next) : '-',
-      ...(showLocal ? [status.next ? formatInZone(status.next, tz) : '-'] : []),
-      last ? `${formatUtc(last.startedAt)} ${last.status}${last.exitCode === null ? '' : ` (exit ${last.exitCode})`}` : 'never',
-    ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-    const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-    out.line(out.style.bold(render(header)));
-    for (const r of table) out.line(render(r));
-    out.line('');
-    out.line(`Schedules are read in ${tz}${tz === 'UTC' ? ' (set ONTIME_TIMEZONE to change)' : ''}. \`ontime why <job>\` explains a job's latest slot.`);
+  if (options.json) {
+    out.emitJson({
+      now: now.toISOString(),
+      timezone: tz,
+      jobs: rows.map(({ status, last }) => ({
+        job: status.job.name,
+        alias: status.job.alias,
+        description: status.job.description,
+        schedule: status.job.schedule,
+        enabled: status.enabled,
+        nextRun: status.next?.toISOString() ?? null,
+        nextRunLocal: status.next ? formatInZone(status.next, tz) : null,
+        state: status.state.kind,
+        lastRun: last ? jobRunJson(last) : null,
+      })),
+    });
     return 0;
-  });
+  }
+
+  const showLocal = tz !== 'UTC';
+  const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), 'LAST RUN'];
+  const table = rows.map(({ status, last }) => [
+    status.job.name,
+    status.job.schedule ?? '(by hand)',
+    status.enabled ? 'yes' : 'no',
+    status.next ? formatUtc(status.next) : '-',
+    ...(showLocal ? [status.next ? formatInZone(status.next, tz) : '-'] : []),
+    last ? `${formatUtc(last.startedAt)} ${last.status}${last.exitCode === null ? '' : ` (exit ${last.exitCode})`}` : 'never',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  out.line(out.style.bold(render(header)));
+  for (const r of table) out.line(render(r));
+  out.line('');
+  out.line(`Schedules are read in ${tz}${tz === 'UTC' ? ' (set ONTIME_TIMEZONE to change)' : ''}. \`ontime why <job>\` explains a job's latest slot.`);
+  return 0;
 }

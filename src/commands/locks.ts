@@ -6,10 +6,11 @@
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { advisoryLockFunction, describeSession, endSessionSql } from '../db/dialect.js';
 import { UsageError } from '../errors.js';
 import { formatUtc, type Output } from '../output.js';
-import { findJob, jobs } from '../registry.js';
-import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
+import { jobs, resolveJob } from '../registry.js';
+import type { AdminContext } from '../runner/admin.js';
 
 interface LocksOptions {
   args: string[];
@@ -19,27 +20,24 @@ interface LocksOptions {
   verbose?: boolean;
 }
 
-export default async function locks(options: LocksOptions, inv: Invocation): Promise<number> {
-  return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
-    if (options.yes && options.release === undefined) throw new UsageError('--yes confirms --release <job>; nothing to confirm');
-    const releaseJob = options.release === undefined ? undefined : findJob(options.release);
-    if (options.release !== undefined && !releaseJob) {
-      throw new UsageError(`there is no job named "${options.release}"`, 'run `ontime locks` to see the locks held');
-    }
-    if (releaseJob && !options.yes) {
-      throw new UsageError(
-        `releasing the lock of ${releaseJob.name} lets another run start while its holder may still be working`,
-        'check with `ontime locks` that the holder is gone, then add --yes',
-      );
-    }
-    const db = await session.db();
-    await assertMigrated(db);
-    const dialect = session.config.database.dialect;
-    const { lockKindFor } = await import('../runner/locks.js');
-    const kind = lockKindFor(dialect, session.config.lockMode);
-    if (releaseJob) return release(db, dialect, kind, releaseJob.name, session.out, options.json === true);
-    return list(db, dialect, kind, session.config.lockMode, session.out, options.json === true);
-  });
+export function validate(options: LocksOptions): void {
+  if (options.yes && options.release === undefined) throw new UsageError('--yes confirms --release <job>; nothing to confirm');
+  const releaseJob = options.release === undefined ? undefined : resolveJob(options.release);
+  if (releaseJob && !options.yes) {
+    throw new UsageError(
+      `releasing the lock of ${releaseJob.name} lets another run start while its holder may still be working`,
+      'check with `ontime locks` that the holder is gone, then add --yes',
+    );
+  }
+}
+
+export default async function locks({ session, db }: AdminContext, options: LocksOptions): Promise<number> {
+  const releaseJob = options.release === undefined ? undefined : resolveJob(options.release);
+  const dialect = session.config.database.dialect;
+  const { lockKindFor } = await import('../runner/locks.js');
+  const kind = lockKindFor(dialect, session.config.lockMode);
+  if (releaseJob) return release(db, dialect, kind, releaseJob.name, session.out, options.json === true);
+  return list(db, dialect, kind, session.config.lockMode, session.out, options.json === true);
 }
 
 async function list(db: Knex, dialect: Dialect, kind: 'advisory' | 'lease', mode: string, out: Output, json: boolean): Promise<number> {
@@ -80,7 +78,7 @@ async function list(db: Knex, dialect: Dialect, kind: 'advisory' | 'lease', mode
   const style = out.style;
   out.line(
     kind === 'advisory'
-      ? `Lock mode: advisory locks (${dialect === 'postgres' ? 'pg_try_advisory_lock' : 'GET_LOCK'}), ONTIME_LOCK=${mode}; freed by the database when the holder's connection ends`
+      ? `Lock mode: advisory locks (${advisoryLockFunction(dialect)}), ONTIME_LOCK=${mode}; freed by the database when the holder's connection ends`
       : `Lock mode: lease rows in job_locks (ONTIME_LOCK=${mode}${dialect === 'sqlite' ? ', SQLite' : ''}); times from the database clock`,
   );
   if (advisory.length === 0 && leases.length === 0) {
@@ -92,7 +90,7 @@ async function list(db: Knex, dialect: Dialect, kind: 'advisory' | 'lease', mode
     out.line(style.bold('Advisory locks held:'));
     for (const a of advisory) {
       const who = a.label?.startsWith('ontime ') ? a.label.slice(7) : (a.label ?? 'unknown client');
-      const session = dialect === 'postgres' ? `backend pid ${a.session}` : `connection ${a.session}`;
+      const session = describeSession(dialect, a.session);
       out.line(
         `  ${a.job}: ${who} (${session})${a.runId !== null ? `, run #${a.runId}` : ''}${a.since ? `, since ${formatUtc(new Date(a.since))}` : ''}, no expiry`,
       );
@@ -129,7 +127,7 @@ async function release(db: Knex, dialect: Dialect, kind: 'advisory' | 'lease', j
     out.line(`${job} has no lease in job_locks; nothing released.`);
   }
   if (advisory) {
-    const how = dialect === 'postgres' ? `SELECT pg_terminate_backend(${advisory.session});` : `KILL ${advisory.session};`;
+    const how = endSessionSql(dialect, advisory.session);
     out.line(
       `${job} is locked by an advisory lock of a live database session (${advisory.label ?? `session ${advisory.session}`}). ` +
         `It is freed when that session ends; if its process is truly gone, end the session with: ${how}`,

@@ -1,6 +1,6 @@
 /** `ontime migrate [--status] [--rollback --yes]` */
 import { UsageError } from '../errors.js';
-import { withSession, type Invocation } from '../runner/session.js';
+import type { AdminContext } from '../runner/admin.js';
 
 export interface MigrateOptions {
   status?: boolean;
@@ -10,42 +10,42 @@ export interface MigrateOptions {
   verbose?: boolean;
 }
 
-export default async function migrate(options: MigrateOptions, inv: Invocation): Promise<number> {
-  return withSession(inv, { json: options.json, verbose: options.verbose }, async ({ db, out, config }) => {
-    if (options.rollback && options.status) throw new UsageError('--status and --rollback cannot be combined');
-    if (options.rollback && !options.yes) {
-      throw new UsageError('--rollback drops tables and their data', 'add --yes if that is what you want');
-    }
-    const knex = await db();
-    const { migrations, migrationSource, appliedMigrations, MIGRATIONS_TABLE } = await import('../db/migrations/index.js');
-    const migrateConfig = { migrationSource, tableName: MIGRATIONS_TABLE };
-    const where = config.database.display;
+export function validate(options: MigrateOptions): void {
+  if (options.rollback && options.status) throw new UsageError('--status and --rollback cannot be combined');
+  if (options.rollback && !options.yes) {
+    throw new UsageError('--rollback drops tables and their data', 'add --yes if that is what you want');
+  }
+}
 
-    if (options.status) {
-      const applied = new Set(await appliedMigrations(knex));
-      const rows = migrations.map((m) => ({ name: m.name, applied: applied.has(m.name) }));
-      const pending = rows.filter((r) => !r.applied).length;
-      if (options.json) out.emitJson({ database: where, migrations: rows, pending });
-      else {
-        out.line(`Migrations of ${where}:`);
-        for (const r of rows) out.line(`  ${r.applied ? out.style.green('applied') : out.style.yellow('pending')}  ${r.name}`);
-        out.line(pending === 0 ? 'Up to date.' : `${pending} pending: run \`ontime migrate\`.`);
-      }
-      return 0;
-    }
+export default async function migrate({ db: knex, out, config }: AdminContext, options: MigrateOptions): Promise<number> {
+  const { migrations, migrationSource, appliedMigrations, MIGRATIONS_TABLE } = await import('../db/migrations/index.js');
+  const migrateConfig = { migrationSource, tableName: MIGRATIONS_TABLE };
+  const where = config.database.display;
 
-    if (options.rollback) {
-      const [batch, names] = (await knex.migrate.rollback(migrateConfig)) as [number, string[]];
-      if (options.json) out.emitJson({ database: where, rolledBack: names, batch });
-      else if (names.length === 0) out.line(`Nothing to roll back in ${where}.`);
-      else out.line(`Rolled back batch ${batch} of ${where}: ${names.join(', ')}`);
-      return 0;
+  if (options.status) {
+    const applied = new Set(await appliedMigrations(knex));
+    const rows = migrations.map((m) => ({ name: m.name, applied: applied.has(m.name) }));
+    const pending = rows.filter((r) => !r.applied).length;
+    if (options.json) out.emitJson({ database: where, migrations: rows, pending });
+    else {
+      out.line(`Migrations of ${where}:`);
+      for (const r of rows) out.line(`  ${r.applied ? out.style.green('applied') : out.style.yellow('pending')}  ${r.name}`);
+      out.line(pending === 0 ? 'Up to date.' : `${pending} pending: run \`ontime migrate\`.`);
     }
-
-    const [batch, names] = (await knex.migrate.latest(migrateConfig)) as [number, string[]];
-    if (options.json) out.emitJson({ database: where, applied: names, batch: names.length ? batch : null });
-    else if (names.length === 0) out.line(`${where} is up to date.`);
-    else out.line(`Migrated ${where}: ${names.join(', ')}`);
     return 0;
-  });
+  }
+
+  if (options.rollback) {
+    const [batch, names] = (await knex.migrate.rollback(migrateConfig)) as [number, string[]];
+    if (options.json) out.emitJson({ database: where, rolledBack: names, batch });
+    else if (names.length === 0) out.line(`Nothing to roll back in ${where}.`);
+    else out.line(`Rolled back batch ${batch} of ${where}: ${names.join(', ')}`);
+    return 0;
+  }
+
+  const [batch, names] = (await knex.migrate.latest(migrateConfig)) as [number, string[]];
+  if (options.json) out.emitJson({ database: where, applied: names, batch: names.length ? batch : null });
+  else if (names.length === 0) out.line(`${where} is up to date.`);
+  else out.line(`Migrated ${where}: ${names.join(', ')}`);
+  return 0;
 }

@@ -2,9 +2,10 @@
  * `ontime run-due [--now] [--dry-run] [--json]`: one dispatcher pass, for a single `* * * * *`
  * crontab line. Exit code: the worst of the jobs it started (see dispatch/spawn-job.ts).
  */
-import { UsageError } from '../errors.js';
 import { runDuePass, type DueEntry } from '../dispatch/run-due.js';
-import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
+import type { AdminContext } from '../runner/admin.js';
+import { refuseFutureNow } from '../runner/session.js';
+import { onStopSignals, signalExitCode } from '../runner/signals.js';
 
 export interface RunDueOptions {
   now?: Date;
@@ -13,65 +14,53 @@ export interface RunDueOptions {
   verbose?: boolean;
 }
 
-/** Slack for `--now` against the clock, as for jobs: a value typed a moment ago is not the future. */
-const NOW_SLACK_MS = 1000;
+export function validate(options: RunDueOptions): void {
+  refuseFutureNow(options.now, new Date(), Boolean(options.dryRun), 'running jobs for a future slot changes data early; add --dry-run to preview it');
+}
 
-export default async function runDue(options: RunDueOptions, inv: Invocation): Promise<number> {
-  const clock = new Date();
-  const now = options.now ?? clock;
-  return withSession(inv, { json: options.json, verbose: options.verbose, jsonOnError: () => ({ now: now.toISOString() }) }, async (session) => {
-    if (options.now && !options.dryRun && options.now.getTime() > clock.getTime() + NOW_SLACK_MS) {
-      throw new UsageError(
-        `--now ${options.now.toISOString()} is later than the clock (${clock.toISOString()})`,
-        'running jobs for a future slot changes data early; add --dry-run to preview it',
-      );
-    }
-    const db = await session.db();
-    await assertMigrated(db);
-    let stopping: NodeJS.Signals | null = null;
-    let current: import('node:child_process').ChildProcess | null = null;
-    // A signal (a CronJob being stopped, Ctrl-C) is passed to the running job, which finishes its
-    // batch and records `interrupted`; no further job is started.
-    const onSignal = (signal: NodeJS.Signals) => {
-      stopping = signal;
-      current?.kill(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    try {
-      const result = await runDuePass({
-        db,
-        dialect: session.config.database.dialect,
-        out: session.out,
-        env: inv.env,
-        cwd: inv.cwd,
+export default async function runDue({ session, db, inv }: AdminContext, options: RunDueOptions): Promise<number> {
+  const now = options.now ?? new Date();
+  let stopping: NodeJS.Signals | null = null;
+  let current: import('node:child_process').ChildProcess | null = null;
+  // A signal (a CronJob being stopped, Ctrl-C) is passed to the running job, which finishes its
+  // batch and records `interrupted`; no further job is started.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopping = signal;
+    current?.kill(signal);
+  };
+  const stopListening = onStopSignals(onSignal);
+  try {
+    const result = await runDuePass({
+      db,
+      dialect: session.config.database.dialect,
+      out: session.out,
+      env: inv.env,
+      cwd: inv.cwd,
+      timezone: session.config.timezone,
+      now,
+      passNow: options.now !== undefined,
+      dryRun: Boolean(options.dryRun),
+      verbose: Boolean(options.verbose),
+      stopRequested: () => stopping !== null,
+      onChild: (c) => {
+        current = c;
+      },
+    });
+    if (options.json) {
+      session.out.emitJson({
+        now: now.toISOString(),
         timezone: session.config.timezone,
-        now,
-        passNow: options.now !== undefined,
         dryRun: Boolean(options.dryRun),
-        verbose: Boolean(options.verbose),
-        stopRequested: () => stopping !== null,
-        onChild: (c) => {
-          current = c;
-        },
+        jobs: result.plan.map(planJson),
+        started: result.outcomes,
+        exitCode: result.exitCode,
       });
-      if (options.json) {
-        session.out.emitJson({
-          now: now.toISOString(),
-          timezone: session.config.timezone,
-          dryRun: Boolean(options.dryRun),
-          jobs: result.plan.map(planJson),
-          started: result.outcomes,
-          exitCode: result.exitCode,
-        });
-      }
-      if (stopping) return stopping === 'SIGINT' ? 130 : 143;
-      return result.exitCode;
-    } finally {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
     }
-  });
+    if (stopping) return signalExitCode(stopping);
+    return result.exitCode;
+  } finally {
+    stopListening();
+  }
 }
 
 function planJson(e: DueEntry) {

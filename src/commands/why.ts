@@ -3,13 +3,11 @@
  * how it ended, skipped because of whom, disabled, due, missed, not yet due, no schedule) and
  * when its next slot is.
  */
-import { UsageError } from '../errors.js';
 import { installedAt, jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { jobEnabled, jobStatus, type JobStatus } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
 import { formatUtc } from '../output.js';
-import { findJob, jobs } from '../registry.js';
-import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
+import type { AdminContext } from '../runner/admin.js';
 
 export interface WhyOptions {
   args: string[];
@@ -18,52 +16,45 @@ export interface WhyOptions {
   verbose?: boolean;
 }
 
-export default async function why(options: WhyOptions, inv: Invocation): Promise<number> {
-  return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
-    const name = options.args[0] ?? '';
-    const def = findJob(name);
-    if (!def) throw new UsageError(`no job is called "${name}"`, `the jobs are: ${jobs.map((j) => j.name).join(', ')}`);
-    const { out, config } = session;
-    const db = await session.db();
-    await assertMigrated(db);
-    const now = options.now ?? new Date();
-    const tz = config.timezone;
-    const dialect = config.database.dialect;
-    const enabled = await jobEnabled(db, def.name);
-    const status = await jobStatus(db, dialect, def, { now, timezone: tz, enabled, installedAt: await installedAt(db) });
-    const last = await lastRun(db, dialect, def.name);
+export default async function why({ out, config, db, job }: AdminContext, options: WhyOptions): Promise<number> {
+  const def = job!;
+  const now = options.now ?? new Date();
+  const tz = config.timezone;
+  const dialect = config.database.dialect;
+  const enabled = await jobEnabled(db, def.name);
+  const status = await jobStatus(db, dialect, def, { now, timezone: tz, enabled, installedAt: await installedAt(db) });
+  const last = await lastRun(db, dialect, def.name);
 
-    if (options.json) {
-      const s = status.state;
-      out.emitJson({
-        job: def.name,
-        now: now.toISOString(),
-        timezone: tz,
-        schedule: def.schedule,
-        enabled,
-        state: s.kind,
-        slot: 'slot' in s && s.slot ? s.slot.toISOString() : null,
-        run: 'run' in s ? jobRunJson(s.run) : null,
-        reason: s.kind === 'skipped' ? s.reason : null,
-        late: s.kind === 'due' ? s.late : null,
-        catchUpUntil: s.kind === 'due' || s.kind === 'missed' ? s.windowEnds.toISOString() : null,
-        nextSlot: status.next?.toISOString() ?? null,
-        lastRun: last ? jobRunJson(last) : null,
-        explanation: explain(status, now, tz),
-      });
-      return 0;
-    }
-
-    const when = (d: Date) => (tz === 'UTC' ? formatUtc(d) : `${formatUtc(d)} (${formatInZone(d, tz)})`);
-    out.line(out.style.bold(def.name) + `: ${def.schedule ? `schedule ${def.schedule}, read in ${tz}` : 'no schedule'}; ${enabled ? 'enabled' : 'disabled'}`);
+  if (options.json) {
     const s = status.state;
-    if ('slot' in s && s.slot) out.line(`Latest slot: ${when(s.slot)}`);
-    out.line(`  ${explain(status, now, tz)}`);
-    if (s.kind === 'ran' && s.run.error) out.line(`  error: ${s.run.error.split('\n')[0]}`);
-    if (last && !('run' in s && s.run.id === last.id)) out.line(`Last run of any kind: ${describeRun(last)}`);
-    if (status.next) out.line(`Next slot: ${when(status.next)}, in ${duration(status.next.getTime() - now.getTime())}`);
+    out.emitJson({
+      job: def.name,
+      now: now.toISOString(),
+      timezone: tz,
+      schedule: def.schedule,
+      enabled,
+      state: s.kind,
+      slot: 'slot' in s && s.slot ? s.slot.toISOString() : null,
+      run: 'run' in s ? jobRunJson(s.run) : null,
+      reason: s.kind === 'skipped' ? s.reason : null,
+      late: s.kind === 'due' ? s.late : null,
+      catchUpUntil: s.kind === 'due' || s.kind === 'missed' ? s.windowEnds.toISOString() : null,
+      nextSlot: status.next?.toISOString() ?? null,
+      lastRun: last ? jobRunJson(last) : null,
+      explanation: explain(status, now, tz),
+    });
     return 0;
-  });
+  }
+
+  const when = (d: Date) => (tz === 'UTC' ? formatUtc(d) : `${formatUtc(d)} (${formatInZone(d, tz)})`);
+  out.line(out.style.bold(def.name) + `: ${def.schedule ? `schedule ${def.schedule}, read in ${tz}` : 'no schedule'}; ${enabled ? 'enabled' : 'disabled'}`);
+  const s = status.state;
+  if ('slot' in s && s.slot) out.line(`Latest slot: ${when(s.slot)}`);
+  out.line(`  ${explain(status, now, tz)}`);
+  if (s.kind === 'ran' && s.run.error) out.line(`  error: ${s.run.error.split('\n')[0]}`);
+  if (last && !('run' in s && s.run.id === last.id)) out.line(`Last run of any kind: ${describeRun(last)}`);
+  if (status.next) out.line(`Next slot: ${when(status.next)}, in ${duration(status.next.getTime() - now.getTime())}`);
+  return 0;
 }
 
 function describeRun(r: JobRun): string {

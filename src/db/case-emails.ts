@@ -1,7 +1,7 @@
 /** Queries of send-scheduled-emails over `cases`: which notification emails are due, and marking one sent. */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
-import { whereNotOnHold } from './holds.js';
+import { whereNotOnHold } from './case-holds.js';
 import { instantPerId, toDbInstant } from './time.js';
 
 export interface DueCaseEmail {

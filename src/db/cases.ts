@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
-import { whereNotOnHold, whereOnHold } from './holds.js';
+import { whereNotOnHold, whereOnHold } from './case-holds.js';
 import { rowsPerInsert } from './audit.js';
 import { toDbInstant } from './time.js';
 

@@ -1,4 +1,9 @@
-/** The few SQL fragments that differ per dialect. Column names passed in are trusted identifiers. */
+/**
+ * Every difference between the drivers and dialects that a query needs to know, in one place:
+ * SQL fragments, the shape of raw answers, affected-row counts, booleans, the database clock.
+ * Column names passed in are trusted identifiers. (Driver names themselves: db/connect.ts.)
+ */
+import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 
 /** `date + n days` for a date column and an integer column, as a date each dialect compares with 'YYYY-MM-DD'. */
@@ -11,4 +16,51 @@ export function addDaysSql(dialect: Dialect, dateColumn: string, daysColumn: str
     case 'sqlite':
       return `date(${dateColumn}, '+' || ${daysColumn} || ' days')`;
   }
+}
+
+/**
+ * The rows of a knex.raw() answer, whatever the driver: pg gives `{ rows }`, mysql2
+ * `[rows, fields]`, better-sqlite3 the rows themselves.
+ */
+export function rawRows<T = Record<string, unknown>>(result: unknown): T[] {
+  if (Array.isArray(result)) return (Array.isArray(result[0]) ? result[0] : result) as T[];
+  return ((result as { rows?: T[] } | null)?.rows ?? []) as T[];
+}
+
+/** Rows a raw INSERT/UPDATE/DELETE changed: pg's rowCount, mysql2's affectedRows, better-sqlite3's changes. */
+export function affectedRows(dialect: Dialect, result: unknown): number {
+  const r = result as { rowCount?: number; affectedRows?: number; changes?: number } | [{ affectedRows?: number }] | null;
+  if (dialect === 'postgres') return Number((r as { rowCount?: number } | null)?.rowCount ?? 0);
+  if (dialect === 'mysql') return Number((Array.isArray(r) ? r[0] : (r as { affectedRows?: number } | null))?.affectedRows ?? 0);
+  return Number((r as { changes?: number } | null)?.changes ?? 0);
+}
+
+/** A boolean read from SQL: true/false (pg), 1/0 (MySQL, SQLite), '1' or 't' from some drivers. */
+export function toBool(v: unknown): boolean {
+  return v === true || v === 1 || v === '1' || v === 't';
+}
+
+/**
+ * The database server's own clock, or null on SQLite (it has none: the host's clock is used).
+ * Read by `ontime doctor` to compare with this host's.
+ */
+export async function databaseNow(db: Knex, dialect: Dialect): Promise<unknown | null> {
+  if (dialect === 'sqlite') return null;
+  const sql = dialect === 'postgres' ? 'select now() as now' : 'select utc_timestamp(6) as now';
+  return rawRows<{ now: unknown }>(await db.raw(sql))[0]?.now ?? null;
+}
+
+/** What an advisory lock is called on this database, for `ontime locks`. */
+export function advisoryLockFunction(dialect: Dialect): string {
+  return dialect === 'postgres' ? 'pg_try_advisory_lock' : 'GET_LOCK';
+}
+
+/** A database session as the operator finds it in the server's own tools. */
+export function describeSession(dialect: Dialect, session: number | string): string {
+  return dialect === 'postgres' ? `backend pid ${session}` : `connection ${session}`;
+}
+
+/** The statement that ends a database session (and so frees its advisory locks). */
+export function endSessionSql(dialect: Dialect, session: number | string): string {
+  return dialect === 'postgres' ? `SELECT pg_terminate_backend(${session});` : `KILL ${session};`;
 }

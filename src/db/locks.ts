@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { fromDbInstant } from './time.js';
-import { isUniqueViolation, rawRows } from './unique.js';
+import { rawRows } from './dialect.js';
+import { isUniqueViolation } from './unique.js';
 
 /** GET_LOCK names are limited to 64 characters; job_locks.name to 191. */
 const MAX_LOCK_NAME = 64;

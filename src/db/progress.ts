@@ -1,6 +1,7 @@
 /** Queries over survey_progress. */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { rawRows } from './dialect.js';
 import { toDbInstant } from './time.js';
 
 export interface ProgressRow {
@@ -86,15 +87,9 @@ export async function deleteExpiredProgressBatch(
   // RETURNING appended by hand: knex passes it through for PostgreSQL only, not MariaDB.
   const { sql, bindings } = del.toSQL();
   const result: unknown = await trx.raw(`${sql} RETURNING ${PROGRESS_COLUMNS.join(', ')}`, bindings as readonly Knex.Value[]);
-  const rows = rawRows<ProgressRow>(dialect, result);
+  const rows = rawRows<ProgressRow>(result);
   // RETURNING promises no order; the audit row names the first and last id.
   for (const r of rows) r.id = Number(r.id);
   return rows.sort((a, b) => a.id - b.id);
 }
 
-/** The rows of a knex.raw() answer: pg gives { rows }, mysql2 [rows, fields], better-sqlite3 the rows. */
-function rawRows<T>(dialect: Dialect, result: unknown): T[] {
-  if (dialect === 'postgres') return (result as { rows: T[] }).rows;
-  if (dialect === 'mysql') return (result as [T[]])[0];
-  return result as T[];
-}

@@ -10,13 +10,3 @@ export function isUniqueViolation(err: unknown): boolean {
     (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE|PRIMARY/i.test(e.message ?? ''))
   );
 }
-
-/** Rows of a knex.raw() result, whatever the driver returns. */
-export function rawRows<T>(result: unknown): T[] {
-  if (Array.isArray(result)) {
-    // mysql2: [rows, fields]; better-sqlite3: rows
-    return (Array.isArray(result[0]) ? result[0] : result) as T[];
-  }
-  const r = result as { rows?: T[] };
-  return r.rows ?? [];
-}

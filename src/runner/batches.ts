@@ -1,76 +1,136 @@
 /**
- * Keyset batches: `id > last ORDER BY id LIMIT n`, one short transaction each, so no lock is held
- * for long and memory does not grow with the table. Between batches the runner's checkpoint runs
- * (lease, time limit, signals).
+ * Paging, written once. `eachPage` walks due rows by keyset (`id > last ORDER BY id LIMIT n`, so
+ * memory does not grow with the table and no row is read twice), runs the runner's checkpoint
+ * (lease, time limit, signals) before every page, honours --limit, shows progress on a terminal
+ * and counts what was done, so an interrupted run's summary says how far it got. It opens no
+ * transaction: a page that must not sit inside one (an SMTP conversation) uses it directly.
+ * `eachBatch` is eachPage plus one short transaction per page.
+ *
+ * The size of each page is asked of the environment page by page (`nextPageSize`), and every
+ * page's duration is reported back (`pageDone`): the one place a batch-size controller plugs in.
  */
 import type { Knex } from 'knex';
 import type { Output } from '../output.js';
-import type { BatchSpec, BatchTotals } from './types.js';
+import type { BatchSpec, BatchTotals, PageSpec } from './types.js';
 
-export interface BatchEnvironment {
+export interface PageEnvironment {
   db: Knex;
   dryRun: boolean;
-  batchSize: number;
   out: Output;
   checkpoint(): Promise<void>;
-  /** --limit left over for the whole run. */
+  /** --limit left over for the whole run (Infinity without one). */
   remaining(): number;
+  /** Items done: uses up --limit and, in a real run, counts toward the run's summary. */
   consume(n: number): void;
-  /** Longest batch transaction seen so far, in ms (for the benchmark and job_runs.summary). */
-  recordBatchDuration(ms: number): void;
+  /** How many rows the next page may hold, before --limit: the batch-size controller's answer. */
+  nextPageSize(): number;
+  /** A page was handled: its rows and how long handling it took (the controller's input). */
+  pageDone(rows: number, ms: number): void;
+  /** Runs a function as one transaction timed as a batch (timing.longestBatchMs). */
+  transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /** Called with a page's ids once selected, before anything is changed (a test seam). */
+  afterSelect(label: string, ids: number[]): Promise<void>;
 }
 
-export async function runBatches<Row extends { id: number }>(
-  env: BatchEnvironment,
-  spec: BatchSpec<Row>,
-): Promise<BatchTotals> {
+/** The same size for every page: --batch-size. */
+export function fixedPageSize(size: number): Pick<PageEnvironment, 'nextPageSize' | 'pageDone'> {
+  return { nextPageSize: () => size, pageDone: () => undefined };
+}
+
+export async function eachPage<Row extends { id: number }>(env: PageEnvironment, spec: PageSpec<Row>): Promise<BatchTotals> {
+  const label = spec.label ?? 'working';
+  const capped = spec.limitCapsPage ?? true;
   let afterId = 0;
   let items = 0;
   let batches = 0;
   let limited = false;
-  for (;;) {
-    const allowed = env.remaining();
-    if (allowed <= 0) {
-      limited = true;
-      break;
-    }
-    const size = Math.min(env.batchSize, allowed);
-    if (spec.take && !env.dryRun) {
-      // One statement picks and changes the batch: a row the statement passed over because it
-      // stopped being due is simply not returned, so only an empty batch says "done".
-      await env.checkpoint();
+  try {
+    for (;;) {
+      const allowed = env.remaining();
+      if (allowed <= 0) {
+        limited = true;
+        break;
+      }
+      const batchSize = env.nextPageSize();
+      const size = capped ? Math.min(batchSize, allowed) : batchSize;
+      if (spec.checkpointFirst) await env.checkpoint();
+      const rows = await spec.select(afterId, size);
+      if (rows.length === 0) break;
+      for (const row of rows) afterId = Math.max(afterId, Number(row.id));
+      await env.afterSelect(label, rows.map((r) => Number(r.id)));
+      if (!spec.checkpointFirst) await env.checkpoint();
+      let counted = 0;
+      let limitReached = false;
+      const page = {
+        size: batchSize,
+        canTake(n = 1) {
+          if (env.remaining() >= n) return true;
+          limitReached = true;
+          return false;
+        },
+        take(n = 1) {
+          if (!page.canTake(n)) return false;
+          env.consume(n);
+          counted += n;
+          return true;
+        },
+      };
       const started = performance.now();
-      const taken = await env.db.transaction((trx) => spec.take!(trx, afterId, size));
-      env.recordBatchDuration(performance.now() - started);
-      if (taken.length === 0) break;
+      const outcome = await spec.handle(rows, page);
+      env.pageDone(rows.length, performance.now() - started);
+      if (!spec.countsItself) page.take(rows.length);
       batches += 1;
-      items += taken.length;
-      env.consume(taken.length);
-      for (const row of taken) afterId = Math.max(afterId, Number(row.id));
-      env.out.progress(`${spec.label ?? 'working'}: ${items.toLocaleString('en-US')} items in ${batches} batches`);
-      continue;
+      items += counted;
+      if (batches > 1 || rows.length === size) env.out.progress(`${label}: ${items.toLocaleString('en-US')} items in ${batches} batches`);
+      if (limitReached) {
+        limited = true;
+        break;
+      }
+      if (outcome === 'stop') break;
+      // A short page is the last one, unless the statement that filled it also changed rows:
+      // then only an empty page says "done" (rows it passed over were simply not returned).
+      if (rows.length < size && !spec.endsOnEmptyPage) break;
     }
-    const rows = await spec.select(afterId, size);
-    if (rows.length === 0) break;
-    await env.checkpoint();
-    if (env.dryRun) {
-      await spec.preview?.(rows);
-    } else {
-      const started = performance.now();
-      await env.db.transaction(async (trx) => {
-        await spec.apply(trx, rows);
-      });
-      env.recordBatchDuration(performance.now() - started);
-    }
-    batches += 1;
-    items += rows.length;
-    env.consume(rows.length);
-    afterId = Number(rows[rows.length - 1]!.id);
-    if (batches > 1 || rows.length === size) {
-      env.out.progress(`${spec.label ?? 'working'}: ${items.toLocaleString('en-US')} items in ${batches} batches`);
-    }
-    if (rows.length < size) break;
+  } finally {
+    env.out.clearProgress();
   }
-  env.out.clearProgress();
   return { items, batches, limited };
+}
+
+/** eachPage with one transaction per page (select → checkpoint → apply). */
+export function eachBatch<Row extends { id: number }>(env: PageEnvironment, spec: BatchSpec<Row>): Promise<BatchTotals> {
+  const { take } = spec;
+  if (take && !env.dryRun) {
+    // One statement picks and changes the batch, inside the batch's transaction.
+    return eachPage<Row>(env, {
+      label: spec.label,
+      checkpointFirst: true,
+      endsOnEmptyPage: true,
+      select: (afterId, size) => env.transaction((trx) => take(trx, afterId, size)),
+      handle: async () => undefined,
+    });
+  }
+  return eachPage<Row>(env, {
+    label: spec.label,
+    select: (afterId, size) => spec.select(afterId, size),
+    handle: async (rows) => {
+      if (env.dryRun) await spec.preview?.(rows);
+      else await env.transaction((trx) => spec.apply(trx, rows));
+    },
+  });
+}
+
+/** Every row of a listing, a page at a time, with no checkpoint and no --limit: reading only. */
+export async function eachListedRow<Row extends { id: number }>(
+  select: (afterId: number, size: number) => Promise<Row[]>,
+  fn: (row: Row) => void,
+  size = 1000,
+): Promise<void> {
+  let afterId = 0;
+  for (;;) {
+    const rows = await select(afterId, size);
+    rows.forEach(fn);
+    if (rows.length < size) return;
+    afterId = Number(rows[rows.length - 1]!.id);
+  }
 }

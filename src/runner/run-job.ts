@@ -6,16 +6,15 @@
  */
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
-import type { Config } from '../config.js';
-import { classifyDatabaseError, describeError, UsageError } from '../errors.js';
+import { classifyDatabaseError, describeError } from '../errors.js';
 import { formatUtc, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
-import { utcDay } from '../db/time.js';
-import type { Mailer } from '../mail/mailer.js';
-import { runBatches } from './batches.js';
-import { assertMigrated, withSession, type Invocation, type Session } from './session.js';
+import { RunContext } from './context.js';
+import { withHooks } from './hooks.js';
+import { assertMigrated, refuseFutureNow, withSession, type Invocation, type Session } from './session.js';
+import type { RunHooks } from './hooks.js';
 import { RunInterrupted, StopSignals } from './signals.js';
-import type { BatchSpec, BatchTotals, JobContext, JobResult } from './types.js';
+import type { JobContext, JobResult } from './types.js';
 
 export interface CommonOptions {
   dryRun: boolean;
@@ -34,27 +33,6 @@ export interface CommonOptions {
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'skipped' | 'interrupted';
 
-/** Slack for `--now` against the clock: a value typed a moment ago is not "the future". */
-const NOW_SLACK_MS = 1000;
-
-/**
- * TEST HOOK, documented in docs/run-safety.md: ONTIME_TEST_BATCH_DELAY_MS makes every checkpoint
- * wait that long (announcing it on stderr) before it checks the lock, so tests can signal, pause
- * or kill a run between batches. Never set it in production.
- */
-const TEST_BATCH_DELAY_ENV = 'ONTIME_TEST_BATCH_DELAY_MS';
-/**
- * TEST HOOK, documented in docs/run-safety.md: with ONTIME_TEST_GO_FILE set, a real run announces
- * itself on stderr and waits for that file to exist before it tries the lock, so a test can start
- * many processes and let them contend at the same instant. Never set it in production.
- */
-const TEST_GO_FILE_ENV = 'ONTIME_TEST_GO_FILE';
-
-async function waitForGoFile(file: string, out: Output): Promise<void> {
-  const { existsSync } = await import('node:fs');
-  out.notice(`test hook: waiting for ${file}`);
-  while (!existsSync(file)) await new Promise((res) => setTimeout(res, 10));
-}
 
 export async function runJob(
   def: JobDefinition,
@@ -67,12 +45,7 @@ export async function runJob(
   const header = () => ({ job: def.name, dryRun: common.dryRun, now: now.toISOString() });
   return withSession(inv, { json: common.json, verbose: common.verbose, jsonOnError: header }, async (session) => {
     await def.validate?.(jobOptions);
-    if (common.now && !common.dryRun && common.now.getTime() > clockAtStart.getTime() + NOW_SLACK_MS) {
-      throw new UsageError(
-        `--now ${common.now.toISOString()} is later than the clock (${clockAtStart.toISOString()})`,
-        'a run in the future changes data early; add --dry-run to preview it',
-      );
-    }
+    refuseFutureNow(common.now, clockAtStart, common.dryRun, 'a run in the future changes data early; add --dry-run to preview it');
     const timeoutMs = common.timeout ?? def.timeoutSeconds * 1000;
     let db: Knex;
     try {
@@ -96,6 +69,7 @@ export async function runJob(
       const ctx = new RunContext({
         job: def, db, config: session.config, out: session.out, now, dryRun: true, verbose: common.verbose,
         batchSize: common.batchSize, limit: common.limit, deadline: Date.now() + timeoutMs, timeoutMs, runId: null,
+        hooks: withHooks(inv.hooks),
       });
       session.onClose(() => ctx.closeMailer());
       const result: JobResult = await handler(ctx, jobOptions);
@@ -107,7 +81,7 @@ export async function runJob(
       return exitCode;
     }
 
-    return realRun({ def, common, jobOptions, session, db, now, timeoutMs, enabled, handler, header, clockAtStart });
+    return realRun({ def, common, jobOptions, session, db, now, timeoutMs, enabled, handler, header, clockAtStart, hooks: withHooks(inv.hooks) });
   });
 }
 
@@ -127,6 +101,7 @@ interface RealRun {
   handler: (ctx: JobContext, options: Record<string, unknown>) => Promise<JobResult>;
   header: () => Record<string, unknown>;
   clockAtStart: Date;
+  hooks: RunHooks;
 }
 
 /** A real run: everything of "How every run goes" (jobs.md) around the handler. */
@@ -166,8 +141,7 @@ async function realRun(r: RealRun): Promise<number> {
   signals.install();
   let lock: import('./locks.js').JobLock | undefined;
   try {
-    const goFile = config.env[TEST_GO_FILE_ENV];
-    if (goFile) await waitForGoFile(goFile, out);
+    await r.hooks.beforeLock(out);
     // A dispatcher run claims its schedule slot before it asks for the lock: the slot is what two
     // run-due hosts race for, and a run that then finds the lock held must not have left the slot
     // to nobody (a `skipped` row written first would make the holder's own claim fail).
@@ -207,15 +181,11 @@ async function realRun(r: RealRun): Promise<number> {
     await sendPing(config.pingUrl, def.name, 'start', out);
 
     const heldLock = lock;
-    const testDelayMs = Number(config.env[TEST_BATCH_DELAY_ENV] ?? 0) || 0;
     const ctx = new RunContext({
       job: def, db, config, out, now: r.now, dryRun: false, verbose: common.verbose, batchSize: common.batchSize,
-      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId,
+      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, hooks: r.hooks,
       beforeBatch: async () => {
-        if (testDelayMs > 0) {
-          out.notice(`test hook: waiting ${testDelayMs}ms before the next batch`);
-          await new Promise((res) => setTimeout(res, testDelayMs));
-        }
+        await r.hooks.beforeCheckpoint(out);
         if (!(await heldLock.confirm())) {
           throw new RunInterrupted(
             'lock-lost',
@@ -249,7 +219,7 @@ async function realRun(r: RealRun): Promise<number> {
       const described = describeError(classifyDatabaseError(failure, config.database.display) ?? failure);
       exitCode = described.exitCode;
       status = failure instanceof RunInterrupted ? 'interrupted' : 'failed';
-      summary = { itemsDone: ctx.itemsDone, batchesDone: ctx.batchesDone };
+      summary = ctx.summarySoFar();
       if (failure instanceof RunInterrupted) summary.stoppedBy = failure.reason;
       errorText = described.message;
       out.error(described.message, described.hint);
@@ -295,139 +265,4 @@ async function releaseLock(lock: import('./locks.js').JobLock, out: Output, job:
   } catch (err) {
     out.warn(`could not release the lock of ${job}: ${(err as Error).message} (an advisory lock goes with the connection; a lease expires by itself)`);
   }
-}
-
-interface RunContextInit {
-  job: JobDefinition;
-  db: Knex;
-  config: Config;
-  out: Output;
-  now: Date;
-  dryRun: boolean;
-  verbose: boolean;
-  batchSize: number;
-  limit?: number;
-  deadline: number;
-  timeoutMs: number;
-  runId: number | null;
-  /** Run before every batch after the time limit check: fencing, signals (real runs). */
-  beforeBatch?: () => Promise<void>;
-}
-
-export class RunContext implements JobContext {
-  readonly job: JobDefinition;
-  readonly db: Knex;
-  readonly config: Config;
-  readonly out: Output;
-  readonly now: Date;
-  readonly today: string;
-  readonly dryRun: boolean;
-  readonly verbose: boolean;
-  readonly batchSize: number;
-  readonly actor: string;
-  readonly runId: number | null;
-  private left: number;
-  private readonly deadline: number;
-  private readonly timeoutMs: number;
-  private mailerPromise?: Promise<Mailer>;
-  private readonly beforeBatch?: () => Promise<void>;
-  longestBatchMs = 0;
-  /** Items and batches finished so far (for the summary of an interrupted run). */
-  itemsDone = 0;
-  batchesDone = 0;
-
-  constructor(init: RunContextInit) {
-    this.job = init.job;
-    this.db = init.db;
-    this.config = init.config;
-    this.out = init.out;
-    this.now = init.now;
-    this.today = utcDay(init.now);
-    this.dryRun = init.dryRun;
-    this.verbose = init.verbose;
-    this.batchSize = init.batchSize;
-    this.actor = `job:${init.job.name}`;
-    this.runId = init.runId;
-    this.left = init.limit ?? Number.POSITIVE_INFINITY;
-    this.deadline = init.deadline;
-    this.timeoutMs = init.timeoutMs;
-    this.beforeBatch = init.beforeBatch;
-  }
-
-  get dialect() {
-    return this.config.database.dialect;
-  }
-
-  remaining(): number {
-    return this.left;
-  }
-
-  /** Before every batch: the lock is still ours (fencing), no stop was asked for, time is left. */
-  async checkpoint(): Promise<void> {
-    await this.beforeBatch?.();
-    if (Date.now() > this.deadline) {
-      throw new RunInterrupted(
-        'timeout',
-        `time limit of ${Math.round(this.timeoutMs / 1000)}s reached; finished batches are committed, the rest is left for the next run`,
-        'run it again, or raise --timeout',
-      );
-    }
-  }
-
-  eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals> {
-    return runBatches(
-      {
-        db: this.db,
-        dryRun: this.dryRun,
-        batchSize: this.batchSize,
-        out: this.out,
-        checkpoint: () => this.checkpoint(),
-        remaining: () => this.left,
-        consume: (n) => {
-          this.left -= n;
-          if (!this.dryRun) {
-            this.itemsDone += n;
-            this.batchesDone += 1;
-          }
-        },
-        recordBatchDuration: (ms) => {
-          this.longestBatchMs = Math.max(this.longestBatchMs, ms);
-        },
-      },
-      spec,
-    );
-  }
-
-  async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      return await this.db.transaction(fn);
-    } finally {
-      // A rolled-back transaction held its locks just as long: it counts too.
-      this.longestBatchMs = Math.max(this.longestBatchMs, performance.now() - started);
-    }
-  }
-
-  mailer(): Promise<Mailer> {
-    this.mailerPromise ??= import('../mail/index.js').then((m) => m.createMailer(this.config, this.db, { console: this.out }));
-    return this.mailerPromise;
-  }
-
-  async closeMailer(): Promise<void> {
-    // A mailer that failed to set up was reported by the job that asked for it; nothing to close.
-    const mailer = await this.mailerPromise?.catch(() => undefined);
-    await mailer?.close();
-  }
-
-  /** `Starting … at 2026-11-23 02:00:00 UTC`, with the dry-run marker. */
-  startLine(what: string): string {
-    return `${this.dryRun ? '[dry run] ' : ''}Starting ${what} at ${formatUtc(this.now)}`;
-  }
-
-  /** The completion instant: `now` plus the time the run took, so --now runs read sensibly. */
-  completedAt(): Date {
-    return new Date(this.now.getTime() + (Date.now() - this.startedAtMs));
-  }
-
-  private readonly startedAtMs = Date.now();
 }

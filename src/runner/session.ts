@@ -5,17 +5,20 @@
  */
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../config.js';
-import { classifyDatabaseError, ConfigError, describeError, ExitCode } from '../errors.js';
+import { classifyDatabaseError, ConfigError, describeError, ExitCode, UsageError } from '../errors.js';
 import { Output, type Streams } from '../output.js';
+import { getProcessHooks, type RunHooks } from './hooks.js';
 
 export interface Invocation {
   streams: Streams;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Test seams (runner/hooks.ts); absent in production, where every hook is a no-op. */
+  hooks?: Partial<RunHooks>;
 }
 
 export function defaultInvocation(): Invocation {
-  return { streams: { stdout: process.stdout, stderr: process.stderr }, env: process.env, cwd: process.cwd() };
+  return { streams: { stdout: process.stdout, stderr: process.stderr }, env: process.env, cwd: process.cwd(), hooks: getProcessHooks() };
 }
 
 export interface Session {
@@ -98,3 +101,13 @@ export async function assertMigrated(knex: Knex): Promise<void> {
 }
 
 export { ExitCode };
+
+/** Slack for `--now` against the clock: a value typed a moment ago is not "the future". */
+export const NOW_SLACK_MS = 1000;
+
+/** A `--now` in the future without --dry-run is refused (64) before connecting: it changes data early. */
+export function refuseFutureNow(now: Date | undefined, clock: Date, dryRun: boolean, hint: string): void {
+  if (now && !dryRun && now.getTime() > clock.getTime() + NOW_SLACK_MS) {
+    throw new UsageError(`--now ${now.toISOString()} is later than the clock (${clock.toISOString()})`, hint);
+  }
+}

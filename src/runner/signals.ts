@@ -19,26 +19,39 @@ export class RunInterrupted extends OntimeError {
   }
 }
 
+/**
+ * Calls `handler` on SIGTERM and SIGINT until the returned function is called. The one place a
+ * command listens for stop signals: a run (StopSignals), and the dispatcher (run-due, work),
+ * which passes them on to the job it started.
+ */
+export function onStopSignals(handler: (signal: NodeJS.Signals) => void): () => void {
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
+
+/** The exit code of a process stopped by a signal it handled: 130 (SIGINT), 143 (SIGTERM). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+}
+
 export class StopSignals {
   /** The signal that asked us to stop, if any. */
   requested: 'SIGTERM' | 'SIGINT' | null = null;
-  private readonly handler = (signal: NodeJS.Signals) => this.onSignal(signal);
-  private installed = false;
+  private uninstall?: () => void;
 
   constructor(private readonly out: Output) {}
 
   install(): void {
-    if (this.installed) return;
-    this.installed = true;
-    process.on('SIGTERM', this.handler);
-    process.on('SIGINT', this.handler);
+    this.uninstall ??= onStopSignals((signal) => this.onSignal(signal));
   }
 
   remove(): void {
-    if (!this.installed) return;
-    this.installed = false;
-    process.off('SIGTERM', this.handler);
-    process.off('SIGINT', this.handler);
+    this.uninstall?.();
+    this.uninstall = undefined;
   }
 
   private onSignal(signal: NodeJS.Signals): void {

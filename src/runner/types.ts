@@ -4,6 +4,7 @@ import type { Config, Dialect } from '../config.js';
 import type { Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import type { Mailer } from '../mail/mailer.js';
+import type { RunHooks } from './hooks.js';
 
 export interface BatchSpec<Row extends { id: number }> {
   /** Shown in progress on a terminal, e.g. "deleting expired progress". */
@@ -23,6 +24,42 @@ export interface BatchSpec<Row extends { id: number }> {
    * rows.
    */
   take?(trx: Knex.Transaction, afterId: number, size: number): Promise<Row[]>;
+}
+
+/** One page being handled: its size, and --limit taken item by item. */
+export interface Page {
+  /** The page size the runner chose for this page (before --limit): a budget for inner loops. */
+  readonly size: number;
+  /**
+   * Counts n items done against --limit (and the run's summary); false, counting nothing, when
+   * the limit has fewer than n left: the handler stops there and paging ends as limited.
+   */
+  take(n?: number): boolean;
+  /** Whether --limit has n more items (false marks the paging limited; the handler stops). */
+  canTake(n?: number): boolean;
+}
+
+export interface PageSpec<Row extends { id: number }> {
+  /** Shown in progress on a terminal, e.g. "sending scheduled emails". */
+  label?: string;
+  /** Due rows with id > afterId, in ascending id order, at most `size` of them. */
+  select(afterId: number, size: number): Promise<Row[]>;
+  /**
+   * Handle one page, with no transaction around it (open short ones as needed). Return 'stop' to
+   * end paging after this page.
+   */
+  handle(rows: Row[], page: Page): Promise<void | 'stop'>;
+  /**
+   * By default every row of a page counts as one item done. Set when the handler counts with
+   * page.take() itself (rows it only skips then use no --limit).
+   */
+  countsItself?: boolean;
+  /** Default true: a page holds no more rows than --limit has left. */
+  limitCapsPage?: boolean;
+  /** Checkpoint before the select instead of between select and handle. */
+  checkpointFirst?: boolean;
+  /** Only an empty page ends paging (select also changes rows and may pass some over). */
+  endsOnEmptyPage?: boolean;
 }
 
 export interface BatchTotals {
@@ -49,11 +86,23 @@ export interface JobContext {
   readonly actor: string;
   /** The job_runs row of this run; null in a dry run. */
   readonly runId: number | null;
+  /** Test seams (runner/hooks.ts); no-ops in production. */
+  readonly hooks: RunHooks;
   /**
    * Keyset batches: select → (checkpoint) → one short transaction per batch, honouring
    * --batch-size and --limit (shared by every loop of the run), with progress on a terminal.
    */
   eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals>;
+  /**
+   * The same paging, checkpoint, --limit, progress and counting as eachBatch, without the
+   * transaction: for pages whose work must not sit inside one (mail) or that open several.
+   */
+  eachPage<Row extends { id: number }>(spec: PageSpec<Row>): Promise<BatchTotals>;
+  /**
+   * What the run has done so far, in its summary's own terms: recorded in job_runs.summary (beside
+   * itemsDone and batchesDone) when the run stops early (time limit, signal, lost lock, error).
+   */
+  reportProgress(summary: () => Record<string, unknown>): void;
   /**
    * One transaction that does not fit eachBatch's select → apply shape (e.g. a batch deleted in
    * several bounded statements). Timed like an eachBatch transaction, so `timing.longestBatchMs`

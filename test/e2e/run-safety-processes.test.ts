@@ -1,8 +1,8 @@
 /**
  * Run safety with real processes of the built binary (`npm run build` first): exclusion among
  * many processes started together, kill -9 of the holder, fencing of a paused holder, SIGTERM.
- * Uses the documented test hooks ONTIME_TEST_GO_FILE (start barrier) and
- * ONTIME_TEST_BATCH_DELAY_MS (slow batches).
+ * Uses the test seams of test/helpers/preload-hooks.mjs, set by ONTIME_TEST_GO_FILE (start barrier)
+ * and ONTIME_TEST_BATCH_DELAY_MS (slow batches).
  *
  * ONTIME_TEST_EXCLUSION_ROUNDS (default 3) and ONTIME_TEST_EXCLUSION_PROCESSES (default 16) size
  * the exclusion test; the acceptance run is 16 processes x 50 rounds.
@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, test } from 'node:test';
-import { binPath, emptyCwd, spawnCli, testEnv } from '../helpers/cli.js';
+import { emptyCwd, spawnCli, testEnv, withTestHooks } from '../helpers/cli.js';
 import { forEachDatabase, requestedDatabases } from '../helpers/databases.js';
 import { deletedByRun, JOB, progressCount, runRows, seedProgress, sleep } from '../helpers/run-safety.js';
 
@@ -30,7 +30,7 @@ interface Running {
 }
 
 function start(args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [binPath, ...args], { env: testEnv(env), cwd: emptyCwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, withTestHooks(args), { env: testEnv(env), cwd: emptyCwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const r: Running = {
     child,
     stdout: '',

@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
+import type { RunHooks } from '../../src/runner/hooks.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binPath = join(repoRoot, 'bin', 'ontime');
+/** node arguments that start the built binary with the test seams of test/helpers/preload-hooks.mjs. */
+export const withTestHooks = (args: string[]) => ['--import', join(repoRoot, 'test', 'helpers', 'preload-hooks.mjs'), binPath, ...args];
 
 export interface CliResult {
   code: number;
@@ -34,10 +37,14 @@ export function testEnv(env: Record<string, string | undefined>): NodeJS.Process
 }
 
 /** Run the CLI in this process with captured streams. */
-export async function runCli(args: string[], env: Record<string, string | undefined>, options: { tty?: boolean; cwd?: string } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { tty?: boolean; cwd?: string; hooks?: Partial<RunHooks> } = {},
+): Promise<CliResult> {
   const stdout = new Capture(options.tty);
   const stderr = new Capture(options.tty);
-  const code = await main(args, { streams: { stdout, stderr }, env: testEnv(env), cwd: options.cwd ?? emptyCwd });
+  const code = await main(args, { streams: { stdout, stderr }, env: testEnv(env), cwd: options.cwd ?? emptyCwd, hooks: options.hooks ?? {} });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 

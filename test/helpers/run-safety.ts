@@ -1,5 +1,6 @@
 /** Shared pieces of the run-safety tests: expired progress to delete, job_runs rows to read. */
 import type { Knex } from 'knex';
+import type { RunHooks } from '../../src/runner/hooks.js';
 import type { Dialect } from '../../src/config.js';
 import { DAY, insertMany, insertSurvey, progressRow } from './fixtures.js';
 
@@ -47,3 +48,8 @@ export async function deletedByRun(knex: Knex, runId: number): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/** Test seams that make every batch of a real run wait `ms` first (so the time limit hits between batches). */
+export function slowBatches(ms: number): Partial<RunHooks> {
+  return { beforeCheckpoint: () => sleep(ms) };
+}

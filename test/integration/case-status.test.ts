@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import type { Knex } from 'knex';
 import { fromDbInstant } from '../../src/db/time.js';
-import { applyStatusMoveBatch } from '../../src/jobs/case-status.js';
+import { applyStatusMoveBatch } from '../../src/jobs/shared/case-status-move.js';
 import { runCli } from '../helpers/cli.js';
 import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
 import { insertMany } from '../helpers/fixtures.js';

@@ -7,12 +7,17 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import fc from 'fast-check';
 import type { Knex } from 'knex';
-import { hooks, warningDedupeKey } from '../../src/commands/process-data-governance.js';
+import { warningDedupeKey } from '../../src/jobs/data-governance/index.js';
+import { HARD_DELETE_LABEL } from '../../src/jobs/data-governance/hard-delete.js';
+import { SOFT_DELETE_LABEL } from '../../src/jobs/data-governance/soft-delete.js';
+import { WARNINGS_LABEL } from '../../src/jobs/data-governance/warnings.js';
+import type { RunHooks } from '../../src/runner/hooks.js';
 import type { Dialect } from '../../src/config.js';
 import { fromDbInstant } from '../../src/db/time.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
 import { DAY, HOUR, insertMany, insertSurvey, instant } from '../helpers/fixtures.js';
+import { runRows, sleep } from '../helpers/run-safety.js';
 import { closedPort, startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 
 const NOW = new Date('2026-06-01T02:00:00Z');
@@ -74,14 +79,14 @@ forEachDatabase('process-data-governance', (db) => {
     smtp.respondWith(null);
     smtp.messages.length = 0;
   });
+  // The test seams of a run (runner/hooks.ts), set by a test and handed to the in-process run.
+  let hooks: Partial<RunHooks> = {};
   afterEach(() => {
-    delete hooks.afterSelect;
-    delete hooks.beforeSurveyRowDelete;
-    delete hooks.afterChildTransaction;
+    hooks = {};
   });
 
   const run = (args: string[] = [], env: Record<string, string> = smtp.env()): Promise<CliResult> =>
-    runCli(['process-data-governance', '--now', NOW.toISOString(), ...args], { DATABASE_URL: db().url, SITE_URL: 'https://surveys.example.org', ...env });
+    runCli(['process-data-governance', '--now', NOW.toISOString(), ...args], { DATABASE_URL: db().url, SITE_URL: 'https://surveys.example.org', ...env }, { hooks });
 
   const runJson = async (args: string[] = [], env?: Record<string, string>) => {
     const r = await run(['--json', ...args], env);
@@ -223,6 +228,7 @@ forEachDatabase('process-data-governance', (db) => {
     assert.notEqual(before_, await db().checksum());
   });
 
+  const STEP_LABEL = { warnings: WARNINGS_LABEL, soft: SOFT_DELETE_LABEL, hard: HARD_DELETE_LABEL };
   for (const step of ['warnings', 'soft', 'hard'] as const) {
     test(`a hold placed between selection and change protects the survey (${step})`, async () => {
       const { knex, dialect } = db();
@@ -236,7 +242,7 @@ forEachDatabase('process-data-governance', (db) => {
       const other = await survey({ deletion_date: after_(-DAY) }); // proves the run went on
       const seen: number[][] = [];
       hooks.afterSelect = async (s, ids) => {
-        if (s !== step) return;
+        if (s !== STEP_LABEL[step]) return;
         seen.push(ids);
         // Another connection, another transaction: exactly what the application would do.
         await addHold(knex, dialect, id);
@@ -313,7 +319,7 @@ forEachDatabase('process-data-governance', (db) => {
     const id = await survey({ deleted_at: after_(-40 * DAY) });
     await addChildren(knex, dialect, id, 45, 3);
     const transactions: string[] = [];
-    hooks.afterChildTransaction = (table) => {
+    hooks.afterChildTransaction = async (table) => {
       transactions.push(table);
     };
     const r = await runJson(['--batch-size', '1']);
@@ -433,8 +439,8 @@ forEachDatabase('process-data-governance', (db) => {
     await survey({ deletion_date: after_(3 * DAY) });
     const due = await survey({ deletion_date: after_(-DAY) });
     const gone = await survey({ deleted_at: after_(-45 * DAY) });
-    hooks.afterSelect = (step) => {
-      if (step === 'warnings') throw new Error('mail step broke');
+    hooks.afterSelect = async (label) => {
+      if (label === WARNINGS_LABEL) throw new Error('mail step broke');
     };
     const r = await run();
     assert.equal(r.code, 70, r.stderr);
@@ -442,6 +448,28 @@ forEachDatabase('process-data-governance', (db) => {
     assert.equal(await count(knex, 'surveys', { id: gone }), 0);
     assert.match(r.stdout, /Soft deleted: 1 surveys\nHard deleted: 1 surveys/);
     assert.match(r.stdout, /Stopped early/);
+  });
+
+  test('a run stopped by --timeout after soft-deleting records in job_runs what it had done', async () => {
+    const { knex } = db();
+    const due = await survey({ deletion_date: after_(-DAY) });
+    const gone = await survey({ deleted_at: after_(-45 * DAY) });
+    // Hold the hard step past the time limit between its selection and its checkpoint.
+    hooks.afterSelect = async (label) => {
+      if (label === HARD_DELETE_LABEL) await sleep(1100);
+    };
+    const r = await run(['--timeout', '1s']);
+    assert.equal(r.code, 75, r.stderr);
+    assert.match(r.stderr, /time limit of 1s reached/);
+    assert.ok(await deletedAt(knex, due));
+    assert.equal(await count(knex, 'surveys', { id: gone }), 1, 'the hard deletion never started');
+    const [row] = await runRows(knex, 'process-data-governance');
+    assert.equal(row!.status, 'interrupted');
+    assert.equal(row!.summary.stoppedBy, 'timeout');
+    assert.equal(row!.summary.softDeleted, 1);
+    assert.equal(row!.summary.hardDeleted, 0);
+    assert.equal(row!.summary.itemsDone, 1);
+    assert.equal(row!.summary.batchesDone, 1);
   });
 
   test('a 5xx answer: counted failed, exit 1, not recorded; a missing or invalid owner email is counted, not a crash', async () => {

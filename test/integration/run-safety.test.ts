@@ -10,7 +10,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { closedPort, startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
-import { JOB, progressCount, runRows, seedProgress } from '../helpers/run-safety.js';
+import { JOB, progressCount, runRows, seedProgress, slowBatches } from '../helpers/run-safety.js';
 import { toDbInstant } from '../../src/db/time.js';
 import { lockName, releaseAdvisoryLock, tryAdvisoryLock } from '../../src/db/locks.js';
 import { acquireJobLock } from '../../src/runner/locks.js';
@@ -212,7 +212,7 @@ forEachDatabase('run safety', (db) => {
   test('--timeout stops between batches: exit 75, interrupted, finished batches committed, lock free', async () => {
     const { knex, dialect } = db();
     await seedProgress(knex, dialect, 6, 0);
-    const r = await runCli([JOB, '--batch-size', '2', '--timeout', '1s'], env({ ONTIME_TEST_BATCH_DELAY_MS: '600' }));
+    const r = await runCli([JOB, '--batch-size', '2', '--timeout', '1s'], env(), { hooks: slowBatches(600) });
     assert.equal(r.code, 75, r.stderr);
     assert.match(r.stderr, /time limit of 1s reached/);
     const [row] = await runRows(knex);
@@ -287,7 +287,8 @@ forEachDatabase('run safety', (db) => {
     await seedProgress(knex, dialect, 4, 0);
     const r = await runCli(
       [JOB, '--batch-size', '1', '--timeout', '1s'],
-      env({ ...smtp.env(), ONTIME_ALERT_EMAILS: 'ops@example.test, oncall@example.test', ONTIME_TEST_BATCH_DELAY_MS: '1100', ONTIME_PING_URL: `${ping.url}/{job}` }),
+      env({ ...smtp.env(), ONTIME_ALERT_EMAILS: 'ops@example.test, oncall@example.test', ONTIME_PING_URL: `${ping.url}/{job}` }),
+      { hooks: slowBatches(1100) },
     );
     assert.equal(r.code, 75, r.stderr);
     assert.deepEqual(ping.paths, [`/${JOB}/start`, `/${JOB}/75`]);
@@ -315,8 +316,9 @@ forEachDatabase('run safety', (db) => {
       [JOB, '--batch-size', '1', '--timeout', '1s'],
       env({
         EMAIL_HOST: '127.0.0.1', EMAIL_PORT: String(await closedPort()), EMAIL_HOST_USER: 'u', EMAIL_HOST_PASSWORD: secret,
-        ONTIME_ALERT_EMAILS: 'ops@example.test', ONTIME_TEST_BATCH_DELAY_MS: '1100',
+        ONTIME_ALERT_EMAILS: 'ops@example.test',
       }),
+      { hooks: slowBatches(1100) },
     );
     assert.equal(r.code, 75, 'a failing alert never changes the exit code');
     assert.match(r.stderr, /warning: failure alert to ops@example.test not sent/);

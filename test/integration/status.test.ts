@@ -136,7 +136,7 @@ forEachDatabase('why, jobs and check', (db) => {
     assert.match(w.stdout, /No schedule: bulk-update-case-status is started by hand only/);
     const unknown = await why(after(MIN), 'no-such-job');
     assert.equal(unknown.code, 64);
-    assert.match(unknown.stderr, /no job is called "no-such-job"/);
+    assert.match(unknown.stderr, /unknown job "no-such-job"/);
   });
 
   test('why --json and jobs --json', async () => {

@@ -6,26 +6,22 @@
  * connection; with ONTIME_SMTP_CONNECTIONS above 1, those in conversation plus up to 20 accepted
  * and waiting for their group commit.
  *
- * Why not ctx.eachBatch: its apply() runs the whole batch inside one database transaction, and an
- * SMTP conversation must never happen inside a database transaction (a slow server would hold row
- * locks for minutes, and the commit of "sent" must follow the server's acceptance, not enclose
- * it). So this job pages through due cases itself (keyset, --batch-size, --limit): each page is
- * enqueued in one multi-row insert and claimed (`sending`) in one UPDATE, its messages are sent
- * over a few pooled connections at once, and accepted ones are marked sent in small groups, each
- * group in one short transaction with the cases' actual_email_sent_date and their audit rows.
+ * Why ctx.eachPage and not ctx.eachBatch: eachBatch runs the whole batch inside one database
+ * transaction, and an SMTP conversation must never happen inside a database transaction (a slow
+ * server would hold row locks for minutes, and the commit of "sent" must follow the server's
+ * acceptance, not enclose it). So each page of due cases is enqueued in one multi-row insert and
+ * claimed (`sending`) in one UPDATE, its messages are sent over a few pooled connections at once,
+ * and accepted ones are marked sent in small groups, each group in one short transaction with the
+ * cases' actual_email_sent_date and their audit rows.
  */
-import { audit, auditMany, type AuditEntry } from '../db/audit.js';
-import { dueCaseEmails, markCaseEmailSent, markCaseEmailsSent, type DueCaseEmail } from '../db/case-emails.js';
-import { findOutboxByKey } from '../db/outbox.js';
-import { fromDbDay, fromDbInstant } from '../db/time.js';
-import { ExitCode } from '../errors.js';
-import { formatUtc, plural } from '../output.js';
-import type { Mailer, OutboxRow, OutgoingMessage } from '../mail/mailer.js';
-import { renderCaseNotification } from '../mail/templates/case-notification.js';
-import type { JobContext, JobHandler } from '../runner/types.js';
-
-/** Lines listed without --verbose per kind of problem; --verbose lists them all. */
-const LIST_CAP = 20;
+import { audit, auditMany, type AuditEntry } from '../../db/audit.js';
+import { dueCaseEmails, markCaseEmailSent, markCaseEmailsSent, type DueCaseEmail } from '../../db/case-emails.js';
+import { fromDbDay, fromDbInstant } from '../../db/time.js';
+import { formatUtc, plural } from '../../output.js';
+import type { Mailer, OutboxRow, OutgoingMessage } from '../../mail/mailer.js';
+import { CappedLines, countOutcome, newMailTally, previewDelivery, PROBLEM_LINES_CAP, unreachableExitCode } from '../../mail/outcomes.js';
+import { renderCaseNotification } from '../../mail/templates/case-notification.js';
+import type { JobContext, JobHandler } from '../../runner/types.js';
 /** How often, at most, the lock, time limit and signals are checked while a page is being sent. */
 const CHECKPOINT_INTERVAL_MS = 1000;
 
@@ -36,15 +32,6 @@ interface Pending {
   message: OutgoingMessage;
 }
 
-interface Counts {
-  due: number;
-  sent: number;
-  deferred: number;
-  failed: number;
-  failedEarlier: number;
-  alreadySent: number;
-  skippedNoAddress: number;
-}
 
 function caseMessage(ctx: JobContext, row: DueCaseEmail, to: string): OutgoingMessage {
   const day = fromDbDay(row.scheduled_email_date)!;
@@ -67,22 +54,18 @@ function caseMessage(ctx: JobContext, row: DueCaseEmail, to: string): OutgoingMe
 
 const sendScheduledEmails: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect } = ctx;
-  const counts: Counts = { due: 0, sent: 0, deferred: 0, failed: 0, failedEarlier: 0, alreadySent: 0, skippedNoAddress: 0 };
-  const listed = { skipped: 0, failed: 0 };
+  const mail = newMailTally();
+  let due = 0;
+  let skippedNoAddress = 0;
+  // Skipped and failed cases are listed always, at most PROBLEM_LINES_CAP of each (--verbose: all).
+  const problemLines = () => new CappedLines({ cap: ctx.verbose ? Number.POSITIVE_INFINITY : PROBLEM_LINES_CAP, print: (text) => out.line(text) });
+  const listed = { skipped: problemLines(), failed: problemLines() };
   /** Set when the transport could not take any message: the run stops there. */
   let stopped: { error: string; cause: 'connect' | 'auth' | 'config' } | undefined;
   let mailer: Mailer | undefined;
-  let limited = false;
 
-  // A due case listed always (capped) or only under --verbose.
-  const report = (kind: 'skipped' | 'failed' | null, text: string) => {
-    if (kind && (listed[kind] < LIST_CAP || ctx.verbose)) {
-      listed[kind] += 1;
-      out.line(text);
-    } else if (!kind) {
-      out.detail(text);
-    }
-  };
+  /** A due case listed always (capped), or only under --verbose. */
+  const report = (kind: 'skipped' | 'failed' | null, text: string) => (kind ? listed[kind].add(text) : out.detail(text));
   const label = (row: DueCaseEmail) => `case ${row.reference} (id ${row.id})`;
 
   out.line(ctx.startLine('scheduled email sending'));
@@ -93,23 +76,12 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
     out.warn('no mail backend is configured (EMAIL_HOST, or EMAIL_BACKEND=console|file): a real run with mail due would exit 78');
   }
 
-  const limit = ctx.remaining();
-  let processed = 0;
-  let afterId = 0;
-
   /** Dry run: what a real run would do with the message, from the outbox's point of view; nothing is written. */
   const preview = async (row: DueCaseEmail, to: string, message: OutgoingMessage) => {
-    const existing = await findOutboxByKey(db, message.dedupeKey);
-    if (existing?.status === 'sent') {
-      counts.alreadySent += 1;
-      out.line(`  ${label(row)}: already sent (outbox ${existing.id}); would only record it on the case`);
-    } else if (existing?.status === 'failed' && existing.to_address === to) {
-      counts.failedEarlier += 1;
-      out.line(`  ${label(row)}: failed earlier, would not retry: ${existing.last_error ?? ''}`);
-    } else {
-      counts.sent += 1;
-      out.line(`  would send to ${to}: ${message.subject}`);
-    }
+    const p = await previewDelivery(db, mail, message.dedupeKey, to);
+    if (p.status === 'already-sent') out.line(`  ${label(row)}: already sent (outbox ${p.row.id}); would only record it on the case`);
+    else if (p.status === 'failed-earlier') out.line(`  ${label(row)}: failed earlier, would not retry: ${p.row.last_error ?? ''}`);
+    else out.line(`  would send to ${to}: ${message.subject}`);
   };
 
   const auditEntry = (item: Pending, outboxRow: OutboxRow, sentAt: Date, extra: Record<string, unknown>): AuditEntry => ({
@@ -173,15 +145,14 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
       onOutcome: async (outboxRow, outcome) => {
         const item = itemOf(outboxRow);
         const { row, to, message } = item;
+        countOutcome(mail, outcome);
         switch (outcome.status) {
           case 'sent':
-            counts.sent += 1;
             report(null, `  sent ${label(row)} to ${to}: ${message.subject} (Message-ID ${outcome.messageId})`);
             break;
           case 'already-sent': {
             // The outbox says it went out, the case does not know yet (its field was cleared by
             // hand, or written by an older version): record it rather than send it twice.
-            counts.alreadySent += 1;
             const sentAt = fromDbInstant(outboxRow.sent_at) ?? ctx.now;
             await db.transaction(async (trx) => {
               const changed = await markCaseEmailSent(trx, dialect, row.id, sentAt);
@@ -191,17 +162,11 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
             break;
           }
           case 'deferred':
-            counts.deferred += 1;
             report(null, `  deferred ${label(row)} to ${to}: ${outcome.error}`);
             break;
           case 'failed':
-            if (outcome.earlier) {
-              counts.failedEarlier += 1;
-              report(null, `  ${label(row)}: failed in an earlier run, not retried (outbox ${outboxRow.id}): ${outcome.error}`);
-            } else {
-              counts.failed += 1;
-              report('failed', `  FAILED ${label(row)} to ${to}: ${outcome.error}`);
-            }
+            if (outcome.earlier) report(null, `  ${label(row)}: failed in an earlier run, not retried (outbox ${outboxRow.id}): ${outcome.error}`);
+            else report('failed', `  FAILED ${label(row)} to ${to}: ${outcome.error}`);
             break;
         }
       },
@@ -209,62 +174,67 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
     if (result.stopped) stopped = result.stopped;
   };
 
-  const printReport = () => {
+  const printReport = (limited: boolean) => {
     out.line('');
     const verb = dryRun ? 'Would send' : 'Sent';
-    if (counts.due === 0) {
+    if (due === 0) {
       out.line('No emails due.');
     } else {
-      out.line(`${verb} ${plural(counts.sent, 'email')}`);
-      if (!dryRun) out.line(`  - deferred for retry: ${counts.deferred}`);
-      if (!dryRun) out.line(`  - failed: ${counts.failed}`);
-      out.line(`  - skipped without address: ${counts.skippedNoAddress}`);
-      if (counts.failedEarlier > 0) out.line(`  - failed in an earlier run, not retried: ${counts.failedEarlier}`);
-      if (counts.alreadySent > 0) out.line(`  - already sent earlier: ${counts.alreadySent}`);
+      out.line(`${verb} ${plural(mail.sent, 'email')}`);
+      if (!dryRun) out.line(`  - deferred for retry: ${mail.deferred}`);
+      if (!dryRun) out.line(`  - failed: ${mail.failed}`);
+      out.line(`  - skipped without address: ${skippedNoAddress}`);
+      if (mail.failedEarlier > 0) out.line(`  - failed in an earlier run, not retried: ${mail.failedEarlier}`);
+      if (mail.alreadySent > 0) out.line(`  - already sent earlier: ${mail.alreadySent}`);
     }
-    const hidden = counts.skippedNoAddress + counts.failed - listed.skipped - listed.failed;
+    const hidden = listed.skipped.hidden + listed.failed.hidden;
     if (hidden > 0) out.line(`(${hidden} more skipped or failed cases not listed; --verbose lists them all)`);
     if (stopped) out.line(`Stopped early: ${stopped.error}. Unsent messages stay pending for the next run.`);
     if (limited) out.line('Stopped at --limit; more emails may be due for the next run.');
-    if (counts.deferred > 0) out.line('Deferred messages stay pending in email_outbox and are retried by the next run.');
+    if (mail.deferred > 0) out.line('Deferred messages stay pending in email_outbox and are retried by the next run.');
     out.line('');
     out.line(`Scheduled email sending completed at ${formatUtc(ctx.completedAt())}`);
   };
 
+  const summary = (limited: boolean) => ({
+    due,
+    sent: mail.sent,
+    deferred: mail.deferred,
+    failed: mail.failed,
+    failedEarlier: mail.failedEarlier,
+    alreadySent: mail.alreadySent,
+    skippedNoAddress,
+    backend: dryRun ? (ctx.config.email.backend ?? null) : (mailer?.backend ?? null),
+    stoppedBy: stopped?.error ?? null,
+    limited,
+  });
+  ctx.reportProgress(() => summary(false));
+  let totals;
   try {
-    for (;;) {
-      const size = Math.min(ctx.batchSize, limit - processed);
-      if (size <= 0) {
-        limited = true;
-        break;
-      }
-      // Between pages: the lock is still ours, the time limit, signals (deliverMany checks them
-      // between messages too).
-      if (!dryRun) await ctx.checkpoint();
-      const rows = await dueCaseEmails(db, dialect, ctx.today, afterId, size);
-      if (rows.length === 0) break;
-      processed += rows.length;
-      counts.due += rows.length;
-      afterId = Number(rows[rows.length - 1]!.id);
-      const page: Pending[] = [];
-      for (const row of rows) {
-        const to = row.contact_email?.trim();
-        if (!to) {
-          counts.skippedNoAddress += 1;
-          report('skipped', `  skipped ${label(row)}: no contact_email`);
-          continue;
+    totals = await ctx.eachPage<DueCaseEmail>({
+      label: 'sending scheduled emails',
+      select: (afterId, size) => dueCaseEmails(db, dialect, ctx.today, afterId, size),
+      handle: async (rows) => {
+        due += rows.length;
+        const page: Pending[] = [];
+        for (const row of rows) {
+          const to = row.contact_email?.trim();
+          if (!to) {
+            skippedNoAddress += 1;
+            report('skipped', `  skipped ${label(row)}: no contact_email`);
+            continue;
+          }
+          const message = caseMessage(ctx, row, to);
+          if (dryRun) await preview(row, to, message);
+          else page.push({ row, to, message });
         }
-        const message = caseMessage(ctx, row, to);
-        if (dryRun) await preview(row, to, message);
-        else page.push({ row, to, message });
-      }
-      if (page.length > 0) await sendPage(page);
-      if (stopped) break;
-      if (rows.length < size) break;
-    }
+        if (page.length > 0) await sendPage(page);
+        return stopped ? 'stop' : undefined;
+      },
+    });
   } catch (err) {
     // Stopped (time limit, signal, database): what was sent is committed; say how far we got.
-    printReport();
+    printReport(false);
     throw err;
   }
 
@@ -272,19 +242,9 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
     // The message in hand went back to pending; the rest were not tried: the next run sends them.
     out.error(stopped.error, 'nothing more was sent; unsent messages stay pending for the next run');
   }
-  printReport();
+  printReport(totals.limited);
 
-  const exitCode = stopped ? (stopped.cause === 'connect' ? ExitCode.unavailable : ExitCode.config) : undefined;
-  return {
-    summary: {
-      ...counts,
-      backend: dryRun ? (ctx.config.email.backend ?? null) : (mailer?.backend ?? null),
-      stoppedBy: stopped?.error ?? null,
-      limited,
-    },
-    failed: counts.failed,
-    exitCode,
-  };
+  return { summary: summary(totals.limited), failed: mail.failed, exitCode: stopped ? unreachableExitCode(stopped.cause) : undefined };
 };
 
 export default sendScheduledEmails;

@@ -4,11 +4,11 @@
  * arguments.
  */
 import type { Knex } from 'knex';
-import { auditMany } from '../db/audit.js';
-import { moveCaseStatus, selectCasesAtStatus, statusesOf, type CaseStatusRow } from '../db/cases.js';
-import { UsageError } from '../errors.js';
-import { formatUtc, plural } from '../output.js';
-import type { JobContext, JobResult } from '../runner/types.js';
+import { auditMany } from '../../db/audit.js';
+import { moveCaseStatus, selectCasesAtStatus, statusesOf, type CaseStatusRow } from '../../db/cases.js';
+import { UsageError } from '../../errors.js';
+import { formatUtc, plural } from '../../output.js';
+import type { JobContext, JobResult } from '../../runner/types.js';
 
 export interface StatusMoveOptions {
   from?: number;

@@ -3,7 +3,7 @@
  * without expires_at, `updated_at < now − N days`. Counts by kind of respondent.
  */
 import type { Knex } from 'knex';
-import { audit } from '../db/audit.js';
+import { audit } from '../../db/audit.js';
 import {
   canDeleteReturning,
   deleteExpiredProgressBatch,
@@ -13,10 +13,10 @@ import {
   selectExpiredProgress,
   type ProgressKind,
   type ProgressRow,
-} from '../db/progress.js';
-import { DAY_MS, fromDbInstant } from '../db/time.js';
-import { formatUtc, plural } from '../output.js';
-import type { JobHandler } from '../runner/types.js';
+} from '../../db/progress.js';
+import { DAY_MS, fromDbInstant } from '../../db/time.js';
+import { formatUtc, plural } from '../../output.js';
+import type { JobHandler } from '../../runner/types.js';
 
 export interface CleanupOptions {
   olderThanDays: number;

@@ -4,7 +4,7 @@
  * for batch_release_time (overdue ones do not). Settings come from system_settings.
  */
 import type { Knex } from 'knex';
-import { auditMany } from '../db/audit.js';
+import { auditMany } from '../../db/audit.js';
 import {
   countCases,
   heldBackQuery,
@@ -14,13 +14,14 @@ import {
   waitingForBatchQuery,
   type CaseReleaseRow,
   type ReleaseWindow,
-} from '../db/cases.js';
-import { holdEnd } from '../db/holds.js';
-import { getBooleanSetting, getSetting } from '../db/settings.js';
-import { fromDbDay } from '../db/time.js';
-import { ConfigError } from '../errors.js';
-import { formatUtc, plural, type Output } from '../output.js';
-import type { JobHandler } from '../runner/types.js';
+} from '../../db/cases.js';
+import { holdEnd } from '../../db/case-holds.js';
+import { getBooleanSetting, getSetting } from '../../db/settings.js';
+import { fromDbDay } from '../../db/time.js';
+import { ConfigError } from '../../errors.js';
+import { formatUtc, plural, type Output } from '../../output.js';
+import { eachListedRow } from '../../runner/batches.js';
+import type { JobHandler } from '../../runner/types.js';
 
 /**
  * `batch_release_time` → seconds after UTC midnight. HH:MM as schema.md says; HH:MM:SS is
@@ -47,17 +48,6 @@ function holdText(row: CaseReleaseRow): string {
   const start = fromDbDay(row.hold_start_date)!;
   const end = holdEnd(start, fromDbDay(row.hold_end_date), row.hold_duration_days === null ? null : Number(row.hold_duration_days));
   return end ? `on hold from ${start}, the hold is over on ${end}` : `on hold since ${start} with no end date`;
-}
-
-/** Every row of a query, a page at a time, for --verbose listings that must not load the table. */
-async function eachRow(q: Knex.QueryBuilder, fn: (row: CaseReleaseRow) => void): Promise<void> {
-  let afterId = 0;
-  for (;;) {
-    const rows = await pageOf(q, afterId, 1000);
-    rows.forEach(fn);
-    if (rows.length < 1000) return;
-    afterId = Number(rows[rows.length - 1]!.id);
-  }
 }
 
 const releaseScheduledCases: JobHandler = async (ctx) => {
@@ -134,8 +124,8 @@ const releaseScheduledCases: JobHandler = async (ctx) => {
   const waitingQuery = batchTimeReached ? null : waitingForBatchQuery(db, dialect, today);
   const waiting = waitingQuery ? await countCases(waitingQuery) : 0;
   if (out.verbose) {
-    await eachRow(heldQuery, (r) => out.detail(`  case ${r.id} (${r.reference}): held back, ${holdText(r)}`));
-    if (waitingQuery) await eachRow(waitingQuery, (r) => out.detail(`  case ${r.id} (${r.reference}): waiting for the batch release time ${batchTime!.text} UTC`));
+    await eachListedRow((afterId, size) => pageOf(heldQuery, afterId, size), (r) => out.detail(`  case ${r.id} (${r.reference}): held back, ${holdText(r)}`));
+    if (waitingQuery) await eachListedRow((afterId, size) => pageOf(waitingQuery, afterId, size), (r) => out.detail(`  case ${r.id} (${r.reference}): waiting for the batch release time ${batchTime!.text} UTC`));
   }
 
   printSummary(out, { dryRun, released, leftAlone, heldBack, waiting, batchTime: batchTime?.text ?? null, limited: totals.limited });

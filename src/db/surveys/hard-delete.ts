@@ -1,0 +1,199 @@
+/**
+ * Hard deletion: soft-deleted surveys past the cutoff, their children deleted in bounded guarded
+ * statements, then the survey rows in a last transaction; and a dry run's counts.
+ */
+import type { Knex } from 'knex';
+import type { Dialect } from '../../config.js';
+import { rawRows, toBool } from '../dialect.js';
+import { toDbInstant } from '../time.js';
+import { activeHoldExists, hardDeletable, placeholders, type Db } from './rules.js';
+import type { DueSurvey } from './soft-delete.js';
+
+/** Soft-deleted surveys whose 30 days are over (`deleted_at <= cutoff`). */
+export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, afterId: number, size: number): Promise<DueSurvey[]> {
+  const rows = await db('surveys as s')
+    .select('s.id', 's.deleted_at as due_at')
+    .select(db.raw(`CASE WHEN ${activeHoldExists('s.id')} THEN 1 ELSE 0 END AS held`))
+    .whereNotNull('s.deleted_at')
+    .where('s.deleted_at', '<=', toDbInstant(dialect, cutoff))
+    .where('s.id', '>', afterId)
+    .orderBy('s.id')
+    .limit(size);
+  return rows.map((r: Record<string, unknown>) => ({ id: Number(r.id), due_at: r.due_at, held: toBool(r.held) }));
+}
+
+/** The child tables a hard deletion empties in batches, before the survey row itself. */
+export const CHILD_TABLES = ['survey_responses', 'survey_progress', 'survey_deletion_warnings'] as const;
+export type ChildTable = (typeof CHILD_TABLES)[number];
+
+export interface ChildCounts {
+  responses: number;
+  progress: number;
+  warnings: number;
+  removedHolds: number;
+}
+
+export const CHILD_COUNT_KEY: Record<ChildTable, keyof ChildCounts> = {
+  survey_responses: 'responses',
+  survey_progress: 'progress',
+  survey_deletion_warnings: 'warnings',
+};
+
+/** Per survey id: how many rows. A map over one batch of surveys, never the whole run. */
+export type CountsBySurvey = Map<number, number>;
+
+function tally(rows: { survey_id: unknown }[]): CountsBySurvey {
+  const m: CountsBySurvey = new Map();
+  for (const r of rows) {
+    const id = Number(r.survey_id);
+    m.set(id, (m.get(id) ?? 0) + 1);
+  }
+  return m;
+}
+
+/**
+ * Delete at most `limit` rows of one child table belonging to any of the surveys `ids`, in one
+ * statement guarded by the rule per row's survey. Returns the rows deleted per
+ * survey; a total below `limit` means nothing deletable is left in this table for these surveys.
+ *
+ * PostgreSQL and SQLite: one `DELETE … RETURNING survey_id` (on SQLite the write comes first, so
+ * the transaction holds the write lock before it reads anything; no ORDER BY, so the planner reads
+ * the survey_id index instead of walking the primary key). MySQL/MariaDB (no RETURNING on
+ * MySQL): a locking read of the rows (FOR UPDATE, so nobody changes them under us), then a
+ * DELETE bounded by the last id read, with the same guard.
+ */
+export async function deleteChildrenOfSurveys(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  table: ChildTable,
+  ids: readonly number[],
+  cutoff: Date,
+  limit: number,
+): Promise<CountsBySurvey> {
+  if (ids.length === 0) return new Map();
+  const cutoffDb = toDbInstant(dialect, cutoff);
+  const inIds = placeholders(ids);
+  if (dialect === 'mysql') {
+    const [rows] = (await trx.raw(
+      `SELECT id, survey_id FROM ${table} WHERE survey_id IN (${inIds}) AND ${hardDeletable(`${table}.survey_id`)}
+        ORDER BY id LIMIT ? FOR UPDATE`,
+      [...ids, cutoffDb, limit],
+    )) as unknown as [{ id: unknown; survey_id: unknown }[]];
+    if (rows.length === 0) return new Map();
+    const lastId = Number(rows[rows.length - 1]!.id);
+    await trx.raw(`DELETE FROM ${table} WHERE survey_id IN (${inIds}) AND id <= ? AND ${hardDeletable(`${table}.survey_id`)}`, [
+      ...ids,
+      lastId,
+      cutoffDb,
+    ]);
+    return tally(rows);
+  }
+  const result = await trx.raw(
+    `DELETE FROM ${table}
+      WHERE id IN (SELECT c.id FROM ${table} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable('c.survey_id')} LIMIT ?)
+        AND ${hardDeletable(`${table}.survey_id`)}
+      RETURNING survey_id`,
+    [...ids, cutoffDb, limit, cutoffDb],
+  );
+  return tally(rawRows(result) as { survey_id: unknown }[]);
+}
+
+export interface FinalDeletion {
+  /** Surveys deleted (their rows and the survey row). */
+  deleted: number[];
+  /** Rows deleted in this last transaction, per survey: children left over, and removed holds. */
+  leftovers: Map<number, ChildCounts>;
+}
+
+/**
+ * The last transaction of a batch's hard deletion. Lock the batch's survey rows (PostgreSQL,
+ * MySQL/MariaDB): a transaction inserting a hold for one of them holds a share lock on that row
+ * through its foreign-key check, so it is waited for, and the statements below then see it
+ * (PostgreSQL starts each statement with a fresh view; MySQL's locking reads and DML read the
+ * latest rows). Then, each statement guarded by the rule per survey: what children are left
+ * (a late response), the removed holds, and the survey rows themselves.
+ *
+ * Returns null when the surveys deleted are not exactly those the rule allowed at the start
+ * (a hold re-activated in the middle): the caller rolls back and tries again, so no survey loses
+ * its removed holds or children in a transaction that then keeps the survey row.
+ */
+export async function deleteSurveyRows(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  ids: readonly number[],
+  cutoff: Date,
+  leftoverLimit: number,
+): Promise<FinalDeletion | null> {
+  const leftovers = new Map<number, ChildCounts>();
+  if (ids.length === 0) return { deleted: [], leftovers };
+  const cutoffDb = toDbInstant(dialect, cutoff);
+  const inIds = placeholders(ids);
+  const slot = (id: number) => {
+    let c = leftovers.get(id);
+    if (!c) leftovers.set(id, (c = { responses: 0, progress: 0, warnings: 0, removedHolds: 0 }));
+    return c;
+  };
+  let expected: number[] | undefined;
+  if (dialect !== 'sqlite') {
+    await trx.raw(`SELECT id FROM surveys WHERE id IN (${inIds}) ORDER BY id FOR UPDATE`, [...ids]);
+    expected = await deletableNow(trx, ids, cutoffDb);
+  }
+  for (const table of CHILD_TABLES) {
+    // Normally nothing is left: the batches before this took the children.
+    const n = await deleteChildrenOfSurveys(trx, dialect, table, ids, cutoff, leftoverLimit);
+    for (const [id, k] of n) slot(id)[CHILD_COUNT_KEY[table]] += k;
+  }
+  // On SQLite the DELETEs above took the write lock: from here on nobody else can change a row.
+  expected ??= await deletableNow(trx, ids, cutoffDb);
+  if (expected.length > 0) {
+    const inExpected = placeholders(expected);
+    const holdRows = rawRows<Record<string, unknown>>(await trx.raw(
+        `SELECT survey_id, COUNT(*) AS n FROM survey_legal_holds
+          WHERE survey_id IN (${inExpected}) AND removed_at IS NOT NULL GROUP BY survey_id`,
+        [...expected],
+      ),
+    );
+    for (const r of holdRows) slot(Number(r.survey_id)).removedHolds += Number(r.n);
+    await trx.raw(
+      `DELETE FROM survey_legal_holds
+        WHERE survey_id IN (${inExpected}) AND removed_at IS NOT NULL AND ${hardDeletable('survey_legal_holds.survey_id')}`,
+      [...expected, cutoffDb],
+    );
+  }
+  const deleted =
+    expected.length === 0
+      ? 0
+      : await trx('surveys')
+          .whereIn('id', expected)
+          .whereNotNull('deleted_at')
+          .where('deleted_at', '<=', cutoffDb)
+          .whereRaw(`NOT ${activeHoldExists('surveys.id')}`)
+          .del();
+  if (deleted !== expected.length) return null;
+  return { deleted: expected, leftovers };
+}
+
+/** Of `ids`, those the rule allows to hard-delete now, in id order. */
+async function deletableNow(trx: Knex.Transaction, ids: readonly number[], cutoffDb: ReturnType<typeof toDbInstant>): Promise<number[]> {
+  const rows = rawRows<Record<string, unknown>>(await trx.raw(`SELECT s0.id FROM surveys s0 WHERE s0.id IN (${placeholders(ids)}) AND ${hardDeletable('s0.id')} ORDER BY s0.id`, [
+      ...ids,
+      cutoffDb,
+    ]),
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/** What a hard deletion of these surveys would remove, per survey (for a dry run's report). */
+export async function countChildrenOfSurveys(db: Db, ids: readonly number[]): Promise<Map<number, ChildCounts>> {
+  const counts = new Map<number, ChildCounts>();
+  for (const id of ids) counts.set(id, { responses: 0, progress: 0, warnings: 0, removedHolds: 0 });
+  if (ids.length === 0) return counts;
+  const add = async (table: string, key: keyof ChildCounts, removedOnly = false) => {
+    let q = db(table).select('survey_id').count<{ survey_id: unknown; n: unknown }[]>({ n: '*' }).whereIn('survey_id', ids);
+    if (removedOnly) q = q.whereNotNull('removed_at');
+    for (const r of await q.groupBy('survey_id')) counts.get(Number(r.survey_id))![key] += Number(r.n);
+  };
+  for (const table of CHILD_TABLES) await add(table, CHILD_COUNT_KEY[table]);
+  await add('survey_legal_holds', 'removedHolds', true);
+  return counts;
+}

@@ -1,0 +1,167 @@
+/** RunContext: what a job handler gets (JobContext), for a real run or a dry run. */
+import type { Knex } from 'knex';
+import type { Config } from '../config.js';
+import { formatUtc, type Output } from '../output.js';
+import type { JobDefinition } from '../registry.js';
+import { utcDay } from '../db/time.js';
+import type { Mailer } from '../mail/mailer.js';
+import { eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
+import type { RunHooks } from './hooks.js';
+import { RunInterrupted } from './signals.js';
+import type { BatchSpec, BatchTotals, JobContext, PageSpec } from './types.js';
+
+interface RunContextInit {
+  job: JobDefinition;
+  db: Knex;
+  config: Config;
+  out: Output;
+  now: Date;
+  dryRun: boolean;
+  verbose: boolean;
+  batchSize: number;
+  limit?: number;
+  deadline: number;
+  timeoutMs: number;
+  runId: number | null;
+  hooks: RunHooks;
+  /** Run before every batch after the time limit check: fencing, signals (real runs). */
+  beforeBatch?: () => Promise<void>;
+}
+
+export class RunContext implements JobContext {
+  readonly job: JobDefinition;
+  readonly db: Knex;
+  readonly config: Config;
+  readonly out: Output;
+  readonly now: Date;
+  readonly today: string;
+  readonly dryRun: boolean;
+  readonly verbose: boolean;
+  readonly batchSize: number;
+  readonly actor: string;
+  readonly runId: number | null;
+  readonly hooks: RunHooks;
+  private left: number;
+  private readonly deadline: number;
+  private readonly timeoutMs: number;
+  private mailerPromise?: Promise<Mailer>;
+  private readonly beforeBatch?: () => Promise<void>;
+  /** The batch-size controller: how big the next page is; learns from each page's duration. */
+  private readonly pageSizes: Pick<PageEnvironment, 'nextPageSize' | 'pageDone'>;
+  private progressReport?: () => Record<string, unknown>;
+  longestBatchMs = 0;
+  /** Items and batches finished so far (for the summary of an interrupted run). */
+  itemsDone = 0;
+  batchesDone = 0;
+
+  constructor(init: RunContextInit) {
+    this.job = init.job;
+    this.db = init.db;
+    this.config = init.config;
+    this.out = init.out;
+    this.now = init.now;
+    this.today = utcDay(init.now);
+    this.dryRun = init.dryRun;
+    this.verbose = init.verbose;
+    this.batchSize = init.batchSize;
+    this.actor = `job:${init.job.name}`;
+    this.runId = init.runId;
+    this.hooks = init.hooks;
+    this.pageSizes = fixedPageSize(init.batchSize);
+    this.left = init.limit ?? Number.POSITIVE_INFINITY;
+    this.deadline = init.deadline;
+    this.timeoutMs = init.timeoutMs;
+    this.beforeBatch = init.beforeBatch;
+  }
+
+  get dialect() {
+    return this.config.database.dialect;
+  }
+
+  remaining(): number {
+    return this.left;
+  }
+
+  /** Before every batch: the lock is still ours (fencing), no stop was asked for, time is left. */
+  async checkpoint(): Promise<void> {
+    await this.beforeBatch?.();
+    if (Date.now() > this.deadline) {
+      throw new RunInterrupted(
+        'timeout',
+        `time limit of ${Math.round(this.timeoutMs / 1000)}s reached; finished batches are committed, the rest is left for the next run`,
+        'run it again, or raise --timeout',
+      );
+    }
+  }
+
+  eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals> {
+    return eachBatch(this.pageEnvironment(), spec);
+  }
+
+  eachPage<Row extends { id: number }>(spec: PageSpec<Row>): Promise<BatchTotals> {
+    return eachPage(this.pageEnvironment(), spec);
+  }
+
+  reportProgress(summary: () => Record<string, unknown>): void {
+    this.progressReport = summary;
+  }
+
+  /** What an interrupted run records: the counts the runner kept, and the handler's own so far. */
+  summarySoFar(): Record<string, unknown> {
+    return { itemsDone: this.itemsDone, batchesDone: this.batchesDone, ...(this.progressReport?.() ?? {}) };
+  }
+
+  private pageEnvironment(): PageEnvironment {
+    return {
+      db: this.db,
+      dryRun: this.dryRun,
+      out: this.out,
+      checkpoint: () => this.checkpoint(),
+      remaining: () => this.left,
+      consume: (n) => {
+        this.left -= n;
+        if (!this.dryRun) this.itemsDone += n;
+      },
+      nextPageSize: () => this.pageSizes.nextPageSize(),
+      pageDone: (rows, ms) => {
+        if (!this.dryRun) this.batchesDone += 1;
+        this.pageSizes.pageDone(rows, ms);
+      },
+      transaction: (fn) => this.transaction(fn),
+      afterSelect: (label, ids) => this.hooks.afterSelect(label, ids),
+    };
+  }
+
+  async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await this.db.transaction(fn);
+    } finally {
+      // A rolled-back transaction held its locks just as long: it counts too.
+      this.longestBatchMs = Math.max(this.longestBatchMs, performance.now() - started);
+    }
+  }
+
+  mailer(): Promise<Mailer> {
+    this.mailerPromise ??= import('../mail/index.js').then((m) => m.createMailer(this.config, this.db, { console: this.out }));
+    return this.mailerPromise;
+  }
+
+  async closeMailer(): Promise<void> {
+    // A mailer that failed to set up was reported by the job that asked for it; nothing to close.
+    const mailer = await this.mailerPromise?.catch(() => undefined);
+    await mailer?.close();
+  }
+
+  /** `Starting … at 2026-11-23 02:00:00 UTC`, with the dry-run marker. */
+  startLine(what: string): string {
+    return `${this.dryRun ? '[dry run] ' : ''}Starting ${what} at ${formatUtc(this.now)}`;
+  }
+
+  /** The completion instant: `now` plus the time the run took, so --now runs read sensibly. */
+  completedAt(): Date {
+    return new Date(this.now.getTime() + (Date.now() - this.startedAtMs));
+  }
+
+  private readonly startedAtMs = Date.now();
+}
