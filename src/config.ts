@@ -135,7 +135,7 @@ function parseBool(name: string, value: string | undefined): boolean {
  * Parallel SMTP connections of a run. Small by default: many relays limit concurrent connections
  * per client (Microsoft 365's SMTP submission allows 3), and 3 already keeps a local relay busy.
  */
-// One by default: then a crash repeats at most the one message in flight, as jobs.md promises.
+// One by default: then a crash repeats at most the one message in flight, as docs/reference/jobs.md promises.
 // More connections are faster and widen that bound (docs/mail.md); the operator chooses.
 const DEFAULT_SMTP_CONNECTIONS = 1;
 const MAX_SMTP_CONNECTIONS = 16;
@@ -197,7 +197,7 @@ function parseEmail(env: Record<string, string | undefined>): EmailConfig {
 }
 
 /**
- * DATABASE_URL in the forms cli.md names. Never echo the URL itself in an error: it may hold a
+ * DATABASE_URL in the forms docs/reference/cli.md names. Never echo the URL itself in an error: it may hold a
  * password, and the parse failed, so we cannot know which part is the password.
  */
 export function parseDatabaseUrl(raw: string | undefined, cwd: string = process.cwd()): DatabaseConfig {

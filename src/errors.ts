@@ -1,5 +1,5 @@
 /**
- * Errors that carry the exit code of jobs.md, and the redaction every printed line goes through.
+ * Errors that carry the exit code of docs/reference/jobs.md, and the redaction every printed line goes through.
  * Only cli.ts and the runner turn these into process exit codes.
  */
 

@@ -134,7 +134,7 @@ export class Output {
   }
 }
 
-/** `2026-11-23 02:00:00 UTC`, the form of jobs.md's example output. */
+/** `2026-11-23 02:00:00 UTC`, the form of docs/reference/jobs.md's example output. */
 export function formatUtc(d: Date): string {
   return d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
 }

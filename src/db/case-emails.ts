@@ -14,7 +14,7 @@ export interface DueCaseEmail {
 }
 
 /**
- * Cases whose email is due on `today` (jobs.md): not sent yet, scheduled on or before today, not on
+ * Cases whose email is due on `today` (docs/reference/jobs.md): not sent yet, scheduled on or before today, not on
  * hold today. Keyset page: id > afterId, ascending, at most `size`.
  */
 export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId: number, size: number): Promise<DueCaseEmail[]> {

@@ -1,5 +1,5 @@
 /**
- * The case hold rule of jobs.md, in SQL: a case is on hold on day D when hold_start_date <= D and D
+ * The case hold rule of docs/reference/jobs.md, in SQL: a case is on hold on day D when hold_start_date <= D and D
  * is before the hold's end — hold_end_date (exclusive) if set, else hold_start_date +
  * hold_duration_days if set, else never (open-ended). Every branch is guarded by IS [NOT] NULL, so
  * the predicate is never NULL and its negation is exact.

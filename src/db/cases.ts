@@ -39,7 +39,7 @@ function dueByDate(q: Knex.QueryBuilder, today: string): Knex.QueryBuilder {
   return q.whereNull('actual_release_date').whereNotNull('scheduled_release_date').where('scheduled_release_date', '<=', today);
 }
 
-/** The whole release rule of jobs.md: due by date, not on hold today, and inside the batch window. */
+/** The whole release rule of docs/reference/jobs.md: due by date, not on hold today, and inside the batch window. */
 function dueForRelease(q: Knex.QueryBuilder, w: ReleaseWindow): Knex.QueryBuilder {
   let r = whereNotOnHold(dueByDate(q, w.today), w.dialect, w.today);
   if (w.onlyOverdue) r = r.where('scheduled_release_date', '<', w.today);

@@ -1,5 +1,5 @@
 /**
- * Instants and calendar days to and from each dialect's storage form (schema.md):
+ * Instants and calendar days to and from each dialect's storage form (docs/reference/schema.md):
  * PostgreSQL timestamptz/date, MySQL datetime(6) holding UTC/date, SQLite text
  * `YYYY-MM-DD HH:MM:SS[.ffffff]` (Django's form) and `YYYY-MM-DD`.
  */

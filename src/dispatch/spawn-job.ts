@@ -74,7 +74,7 @@ export function worstExitCode(codes: number[]): number {
   return codes.reduce((worst, code) => (severity(code) > severity(worst) ? code : worst), 0);
 }
 
-/** What an exit code means, in the words of jobs.md. */
+/** What an exit code means, in the words of docs/reference/jobs.md. */
 export function exitMeaning(code: number): string {
   switch (code) {
     case 0:

@@ -2,7 +2,7 @@
  * The mail layer's contract, used by every job that sends mail. Type-only here so the runner and
  * job handlers can name it without loading nodemailer; the implementation lives beside it.
  *
- * The outbox state machine (jobs.md): a row is created (or found, by dedupe_key) before the SMTP
+ * The outbox state machine (docs/reference/jobs.md): a row is created (or found, by dedupe_key) before the SMTP
  * conversation, marked `sending`, and marked `sent` in the same transaction as the caller's domain
  * update once the server accepted it. 4xx or a lost connection → back to `pending` for the next run;
  * 5xx → `failed` with the server's answer. A row found `sending` (a crashed run) is sent again with

@@ -1,5 +1,5 @@
 /**
- * The outbox state machine of jobs.md, on top of a transport:
+ * The outbox state machine of docs/reference/jobs.md, on top of a transport:
  *
  *   enqueue:  (no row) → pending, with a Message-ID chosen once, here
  *   deliver:  pending | sending → sending (attempts + 1) → SMTP →
@@ -185,7 +185,7 @@ export class OutboxMailer implements Mailer {
       else await notClaimed(now);
     }
 
-    // One connection keeps jobs.md's strict bound: each message's `sent` is committed before the
+    // One connection keeps docs/reference/jobs.md's strict bound: each message's `sent` is committed before the
     // next one starts, so a crash can repeat only the one in flight.
     const groupMax = transport.concurrency === 1 ? 1 : SENT_GROUP_MAX;
     const flushAt = Math.min(SENT_GROUP_FLUSH_AT, groupMax);

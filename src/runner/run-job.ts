@@ -104,7 +104,7 @@ interface RealRun {
   hooks: RunHooks;
 }
 
-/** A real run: everything of "How every run goes" (jobs.md) around the handler. */
+/** A real run: everything of "How every run goes" (docs/reference/jobs.md) around the handler. */
 async function realRun(r: RealRun): Promise<number> {
   const { def, common, session, db } = r;
   const { out, config } = session;

@@ -2,7 +2,7 @@
  * What is due for one job at one instant: pure arithmetic over its schedule and the slots its
  * ledger (job_runs.scheduled_for) already holds, which the caller reads and passes in.
  *
- * The rule (cli.md `run-due`, docs/scheduling.md):
+ * The rule (docs/reference/cli.md `run-due`, docs/scheduling.md):
  * - the candidate is the latest slot at or before now;
  * - it is due when no run is recorded for it and it is no older than the catch-up window
  *   (default: the schedule's period, capped at 24 hours);

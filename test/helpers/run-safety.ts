@@ -47,7 +47,7 @@ export async function deletedByRun(knex: Knex, runId: number): Promise<number> {
   return rows.reduce((sum: number, r: any) => sum + Number(JSON.parse(r.details).deleted), 0);
 }
 
-export const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+export const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
 /** Test seams that make every batch of a real run wait `ms` first (so the time limit hits between batches). */
 export function slowBatches(ms: number): Partial<RunHooks> {

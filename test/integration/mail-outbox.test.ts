@@ -256,7 +256,7 @@ forEachDatabase('mail outbox', (db) => {
     assert.equal(smtp.messages.length, 40);
     const byId = new Map(rows.map((r) => [r.message_id, r.to_address]));
     assert.equal(new Set(smtp.messages.map((m) => m.messageId)).size, 40);
-    for (const m of smtp.messages) assert.equal(byId.get(m.messageId), m.to[0]);
+    for (const m of smtp.messages) assert.equal(byId.get(m.messageId ?? null), m.to[0]);
   });
 
   test('deliverMany over one connection commits each message before the next starts (a crash repeats at most one)', async () => {

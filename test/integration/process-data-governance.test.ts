@@ -15,7 +15,7 @@ import type { RunHooks } from '../../src/runner/hooks.js';
 import type { Dialect } from '../../src/config.js';
 import { fromDbInstant } from '../../src/db/time.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
+import { forEachDatabase } from '../helpers/databases.js';
 import { DAY, HOUR, insertMany, insertSurvey, instant } from '../helpers/fixtures.js';
 import { runRows, sleep } from '../helpers/run-safety.js';
 import { closedPort, startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
@@ -509,7 +509,7 @@ forEachDatabase('process-data-governance', (db) => {
     assert.equal(await count(knex, 'survey_deletion_warnings', { survey_id: id }), 1);
   });
 
-  test('human output of a fixed scenario, line by line in the shape of jobs.md', async () => {
+  test('human output of a fixed scenario, line by line in the shape of docs/reference/jobs.md', async () => {
     const { knex, dialect } = db();
     await survey({ deletion_date: after_(25 * DAY) });
     await survey({ deletion_date: after_(12 * DAY) });

@@ -1,9 +1,9 @@
-/** Every table and column of schema.md exists after `migrate`, on every database. */
+/** Every table and column of docs/reference/schema.md exists after `migrate`, on every database. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { forEachDatabase } from '../helpers/databases.js';
 
-// schema.md, table by table. Columns may be added; none of these may go missing.
+// docs/reference/schema.md, table by table. Columns may be added; none of these may go missing.
 const CONTRACT: Record<string, string[]> = {
   system_settings: ['key', 'value', 'updated_at'],
   cases: [
@@ -34,7 +34,7 @@ const CONTRACT: Record<string, string[]> = {
 
 forEachDatabase('migrated schema', (db) => {
   for (const [table, columns] of Object.entries(CONTRACT)) {
-    test(`${table} has every column of schema.md`, async () => {
+    test(`${table} has every column of docs/reference/schema.md`, async () => {
       const info = await db().knex(table).columnInfo();
       const missing = columns.filter((c) => !(c in info));
       assert.deepEqual(missing, [], `${table} is missing ${missing.join(', ')}`);

@@ -1,4 +1,4 @@
-/** Every table and index of schema.md. */
+/** Every table and index of docs/reference/schema.md. */
 import type { Knex } from 'knex';
 import { instant, isMysql, reference } from './columns.js';
 
@@ -86,7 +86,7 @@ export async function up(knex: Knex): Promise<void> {
     instant(knex, t, 'deleted_at').nullable();
     instant(knex, t, 'created_at').nullable();
     instant(knex, t, 'updated_at').nullable();
-    // Not in schema.md's list, but the governance job selects by these two every night.
+    // Not in docs/reference/schema.md's list, but the governance job selects by these two every night.
     t.index(['deletion_date'], 'surveys_deletion_date_index');
     t.index(['deleted_at'], 'surveys_deleted_at_index');
   });

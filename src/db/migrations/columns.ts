@@ -1,4 +1,4 @@
-/** Column helpers so every migration writes the storage forms of schema.md on every dialect. */
+/** Column helpers so every migration writes the storage forms of docs/reference/schema.md on every dialect. */
 import type { Knex } from 'knex';
 
 export type Builder = Knex.CreateTableBuilder;

@@ -9,7 +9,7 @@
  * every statement that changes or deletes its rows (src/db/surveys/rules.ts).
  *
  * Mail never holds up the deletions: deleting on time is a legal duty, the warning a courtesy. The
- * deletions run first (the report still shows the warnings first, as jobs.md's example does), and
+ * deletions run first (the report still shows the warnings first, as docs/reference/jobs.md's example does), and
  * a mail problem only sets the exit code: 69 (SMTP unreachable), 78 (mail not set up), 1 (refused).
  * --limit is shared by the three steps: items are surveys warned, soft-deleted or hard-deleted.
  */

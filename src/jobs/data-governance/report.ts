@@ -64,7 +64,7 @@ export interface ReportInput {
   stopped: boolean;
 }
 
-/** The report's lines, warnings first as in jobs.md's example (the deletions ran first). */
+/** The report's lines, warnings first as in docs/reference/jobs.md's example (the deletions ran first). */
 export function reportLines(t: GovernanceTally, r: ReportInput): string[] {
   const would = (real: string, dry: string) => (r.dryRun ? dry : real);
   const w = t.warnings;

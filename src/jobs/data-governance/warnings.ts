@@ -19,7 +19,7 @@ export const WARNINGS_LABEL = 'sending deletion warnings';
 
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
-/** The dedupe key of jobs.md: `survey-warning:<id>:<days>:<deletion_date ISO>`, whole seconds without a fraction. */
+/** The dedupe key of docs/reference/jobs.md: `survey-warning:<id>:<days>:<deletion_date ISO>`, whole seconds without a fraction. */
 export function warningDedupeKey(surveyId: number, days: WarningDays, deletionDate: Date): string {
   return `survey-warning:${surveyId}:${days}:${deletionDate.toISOString().replace(/\.000Z$/, 'Z')}`;
 }

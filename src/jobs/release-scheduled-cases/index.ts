@@ -24,7 +24,7 @@ import { eachListedRow } from '../../runner/batches.js';
 import type { JobHandler } from '../../runner/types.js';
 
 /**
- * `batch_release_time` → seconds after UTC midnight. HH:MM as schema.md says; HH:MM:SS is
+ * `batch_release_time` → seconds after UTC midnight. HH:MM as docs/reference/schema.md says; HH:MM:SS is
  * accepted too, because a Django TimeField writes that form.
  */
 export function parseBatchReleaseTime(raw: string): { seconds: number; text: string } {

@@ -26,7 +26,7 @@ export interface ValidStatusMove {
   force: boolean;
 }
 
-/** The checks of jobs.md, before anything is read or written: exit 64 with the reason. */
+/** The checks of docs/reference/jobs.md, before anything is read or written: exit 64 with the reason. */
 export function validateStatusMove(options: StatusMoveOptions): ValidStatusMove {
   const missing = [options.from === undefined ? '--from' : null, options.to === undefined ? '--to' : null].filter(Boolean);
   if (missing.length > 0) {

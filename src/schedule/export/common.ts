@@ -10,7 +10,7 @@ export function hardLimitSeconds(timeoutSeconds: number): number {
   return timeoutSeconds + PLATFORM_GRACE_SECONDS;
 }
 
-/** Exit codes of jobs.md, one per line, for headers and comments. */
+/** Exit codes of docs/reference/jobs.md, one per line, for headers and comments. */
 export const EXIT_CODE_LINES = [
   '0        done (also: nothing due, another run holds the lock, the job is disabled)',
   '1        done, but some items failed (listed in the log and in `ontime history`)',
