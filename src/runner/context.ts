@@ -18,6 +18,7 @@ interface RunContextInit {
   now: Date;
   dryRun: boolean;
   verbose: boolean;
+  /** --batch-size: the size of every page until a controller sizes them by time. */
   batchSize: number;
   limit?: number;
   deadline: number;
@@ -37,7 +38,6 @@ export class RunContext implements JobContext {
   readonly today: string;
   readonly dryRun: boolean;
   readonly verbose: boolean;
-  readonly batchSize: number;
   readonly actor: string;
   readonly runId: number | null;
   readonly hooks: RunHooks;
@@ -63,7 +63,6 @@ export class RunContext implements JobContext {
     this.today = utcDay(init.now);
     this.dryRun = init.dryRun;
     this.verbose = init.verbose;
-    this.batchSize = init.batchSize;
     this.actor = `job:${init.job.name}`;
     this.runId = init.runId;
     this.hooks = init.hooks;

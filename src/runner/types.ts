@@ -81,7 +81,6 @@ export interface JobContext {
   readonly verbose: boolean;
   readonly out: Output;
   readonly config: Config;
-  readonly batchSize: number;
   /** `job:<name>`, the actor of audit rows and the source of history rows. */
   readonly actor: string;
   /** The job_runs row of this run; null in a dry run. */
