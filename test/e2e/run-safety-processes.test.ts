@@ -74,7 +74,13 @@ forEachDatabase('run safety with processes', (db) => {
         const procs = Array.from({ length: PROCESSES }, () =>
           start([JOB, '--batch-size', '3'], env({ ONTIME_TEST_GO_FILE: go, ONTIME_TEST_BATCH_DELAY_MS: '300' })),
         );
-        await Promise.all(procs.map((p) => p.waitFor(/test hook: waiting for/, 1, 60_000)));
+        try {
+          await Promise.all(procs.map((p) => p.waitFor(/test hook: waiting for/, 1, 60_000)));
+        } catch (err) {
+          // Those still waiting for the go file would wait forever.
+          for (const p of procs) p.child.kill('SIGKILL');
+          throw err;
+        }
         writeFileSync(go, 'go');
         const results = await Promise.all(procs.map((p) => p.done));
         assert.deepEqual(results.map((r) => r.code), procs.map(() => 0), `round ${round}: ${procs.map((p) => p.stderr).join('\n')}`);
