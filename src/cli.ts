@@ -3,12 +3,12 @@
  * imported only when that command runs, so `ontime --help` loads neither knex nor a driver.
  * The one place (with the runner) that decides exit codes.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { jobs, type JobDefinition } from './registry.js';
 import { parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
+import { packageVersion } from './version.js';
 
 /** Wrap our parsers (which throw UsageError) into commander's invalid-argument errors. */
 function argParser<T>(parse: (value: string) => T) {
@@ -20,11 +20,6 @@ function argParser<T>(parse: (value: string) => T) {
       throw err;
     }
   };
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 function addCommonJobOptions(cmd: Command): Command {
@@ -182,13 +177,15 @@ const adminCommands: AdminSpec[] = [
     args: '<platform>',
     description: 'print the schedule for crontab, schtasks (Windows), k8s or systemd, from the job registry',
     options: [
-      ['--command <prefix>', 'how to start ontime on the target (default "npx ontime")'],
+      ['--command <prefix>', 'how to start ontime on the target, in exec form (default: this installation by absolute path; k8s, schtasks: ontime)'],
       ['--cwd <dir>', 'working directory of the jobs'],
       ['--env-file <file>', 'environment file the jobs read'],
       ['--log-dir <dir>', 'directory for log files (crontab, schtasks)'],
       ['--image <image>', 'container image (k8s)'],
       ['--namespace <ns>', 'namespace (k8s)'],
       ['--secret <name>', 'Secret holding the environment (k8s)'],
+      ['--name-prefix <prefix>', 'prefix of every object name, for two deployments in one namespace (k8s)'],
+      ['--secrets-as-files [names]', 'mount the Secret as files and set <NAME>_FILE (default DATABASE_URL,EMAIL_HOST_PASSWORD) (k8s)'],
       ['--randomized-delay <duration>', 'RandomizedDelaySec for timers (systemd)'],
       ['--out <dir>', 'write one file per job into this directory instead of printing'],
       verboseOption,
@@ -224,7 +221,7 @@ function addAdminCommands(program: Command, inv: Invocation, setExit: (code: num
 export function buildProgram(inv: Invocation, setExit: (code: number) => void): Command {
   const program = new Command('ontime')
     .description('Scheduled management commands for cases and surveys: one run, one honest exit code.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
