@@ -15,16 +15,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const checkout = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const version = JSON.parse(readFileSync(join(checkout, 'package.json'), 'utf8')).version;
 const work = mkdtempSync(join(tmpdir(), 'ontime-package-'));
-const INSTALL_TIMEOUT_MS = 20 * 60_000;
+/** An install compiles SQLite: about a minute on a quiet 2-core machine, far longer on a busy one. */
+const INSTALL_TIMEOUT_MS = 45 * 60_000;
 
 /**
  * Children see nothing of the checkout: they start in the temporary directory, with an
@@ -40,8 +41,9 @@ function cleanEnv(extra = {}) {
 }
 
 function run(cmd, args, { cwd, env = {}, timeout = 120_000 } = {}) {
-  const r = spawnSync(cmd, args, { cwd, env: cleanEnv(env), encoding: 'utf8', timeout });
-  const shown = `$ ${cmd} ${args.join(' ')}  (in ${cwd}) → ${r.status ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+  const r = spawnSync(cmd, args, { cwd, env: cleanEnv(env), encoding: 'utf8', timeout, killSignal: 'SIGKILL' });
+  const ended = r.error ? `${r.error.code === 'ETIMEDOUT' ? `timed out after ${timeout / 1000} s` : r.error.message}` : (r.status ?? r.signal);
+  const shown = `$ ${cmd} ${args.join(' ')}  (in ${cwd}) → ${ended}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', shown };
 }
 
@@ -62,8 +64,24 @@ function ok(r) {
 let tarball;
 let packContents = [];
 
+/**
+ * Pack from a copy of the checkout's files (tracked and new, not ignored), so `prepack`'s clean
+ * build never removes the dist/ that tests running in the checkout are using.
+ */
+function copyOfCheckout() {
+  const copy = join(work, 'source');
+  const listed = ok(run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: checkout })).stdout.split('\0').filter(Boolean);
+  for (const file of listed) {
+    if (!existsSync(join(checkout, file))) continue; // deleted but not yet committed
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    copyFileSync(join(checkout, file), join(copy, file));
+  }
+  symlinkSync(join(checkout, 'node_modules'), join(copy, 'node_modules'));
+  return copy;
+}
+
 before(() => {
-  const packed = ok(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: checkout, timeout: 300_000 }));
+  const packed = ok(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: copyOfCheckout(), timeout: 300_000 }));
   const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0];
   // Install from a copy inside the temporary directory: nothing below points into the checkout.
   tarball = join(work, 'dist-tarball', info.filename);
