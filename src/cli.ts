@@ -4,13 +4,13 @@
  * imported only when that command runs, so `ontime --help` loads neither knex nor a driver.
  * The one place (with the runner) that decides exit codes.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { adminCommands, type AdminCommand } from './admin.js';
 import { jobs, type JobDefinition } from './registry.js';
 import { parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
+import { packageVersion } from './version.js';
 
 /** Wrap our parsers (which throw UsageError) into commander's invalid-argument errors. */
 function argParser<T>(parse: (value: string) => T) {
@@ -22,11 +22,6 @@ function argParser<T>(parse: (value: string) => T) {
       throw err;
     }
   };
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 function addCommonJobOptions(cmd: Command): Command {
@@ -107,7 +102,7 @@ function addAdminCommand(program: Command, spec: AdminCommand, inv: Invocation, 
 export function buildProgram(inv: Invocation, setExit: (code: number) => void): Command {
   const program = new Command('ontime')
     .description('Scheduled management commands for cases and surveys: one run, one honest exit code.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()

@@ -73,8 +73,43 @@ export function readEnvironment(
   return { ...fromFile, ...env };
 }
 
+/**
+ * Variables that carry a secret. Each may instead name a file holding it, as `<NAME>_FILE` (the
+ * convention of the official database images; Kubernetes and Docker mount secrets as files).
+ * ONTIME_PING_URL is one: a healthchecks-style ping URL is the credential of its check.
+ */
+export const SECRET_VARIABLES = ['DATABASE_URL', 'EMAIL_HOST_PASSWORD', 'ONTIME_PING_URL'] as const;
+
+/**
+ * `<NAME>_FILE` → `<NAME>` for every secret variable, in place. Both set is a configuration error
+ * (which one is meant is unknowable); the file's trailing newline (as `echo … > file` and most
+ * secret tools write it) is not part of the value. Every value read is redacted from output.
+ */
+export function readSecretFiles(merged: Record<string, string | undefined>, cwd: string): void {
+  for (const name of SECRET_VARIABLES) {
+    const fileVar = `${name}_FILE`;
+    const file = merged[fileVar]?.trim();
+    if (!file) continue;
+    if (merged[name]?.trim()) {
+      throw new ConfigError(`both ${name} and ${fileVar} are set`, `set only one: ${fileVar} names a file holding the value of ${name}`);
+    }
+    const path = resolve(cwd, file);
+    let value: string;
+    try {
+      value = readFileSync(path, 'utf8').replace(/(\r?\n)+$/, '');
+    } catch (err) {
+      throw new ConfigError(`${fileVar}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'check the path and that this user may read it');
+    }
+    if (!value) throw new ConfigError(`${fileVar}: ${path} is empty`);
+    registerSecret(value);
+    merged[name] = value;
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
   const merged = readEnvironment(env, cwd);
+  readSecretFiles(merged, cwd);
+  registerSecret(merged.ONTIME_PING_URL?.trim());
   const database = parseDatabaseUrl(merged.DATABASE_URL, cwd);
   const email = parseEmail(merged);
   const lockMode = (merged.ONTIME_LOCK ?? 'auto').trim() || 'auto';

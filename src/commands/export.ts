@@ -3,15 +3,19 @@
  * job, from the registry. Needs no database: it never connects, and never loads knex.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { readEnvironment } from '../config.js';
+import { basename, join, resolve } from 'node:path';
+import { readEnvironment, SECRET_VARIABLES } from '../config.js';
+import { binPath } from '../dispatch/spawn-job.js';
 import { ConfigError, describeError, ExitCode, redact, UsageError } from '../errors.js';
 import { Output } from '../output.js';
 import { parseDuration } from '../parse.js';
 import { jobs } from '../registry.js';
 import type { Invocation } from '../runner/session.js';
+import { packageVersion } from '../version.js';
 import { assertTimeZone, TimeZoneError } from '../schedule/cron.js';
+import { shQuote, splitWords } from '../schedule/export/common.js';
 import { ExportError, exportPlatform, isPlatform, PLATFORMS, type ExportedFile, type ExportOptions } from '../schedule/export/index.js';
+import { K8S_DEFAULTS } from '../schedule/export/k8s.js';
 
 export interface ExportCommandOptions {
   args: string[];
@@ -22,12 +26,28 @@ export interface ExportCommandOptions {
   image?: string;
   namespace?: string;
   secret?: string;
+  namePrefix?: string;
+  /** `--secrets-as-files` alone (true) or with a comma-separated list of variables. */
+  secretsAsFiles?: boolean | string;
   randomizedDelay?: string;
   out?: string;
   verbose?: boolean;
 }
 
-export const DEFAULT_COMMAND = 'npx ontime';
+/**
+ * The default command of each platform, in exec form so that the platform's SIGTERM reaches
+ * ontime (npx and `sh -c` keep it to themselves: the run would be killed, not stopped).
+ * crontab and systemd: this very installation by absolute paths (cron's PATH is short, and an
+ * nvm node is not on it). k8s: `ontime` on the image's PATH (the Dockerfile's ENTRYPOINT).
+ * schtasks: the global install's `ontime.cmd`.
+ */
+export function defaultCommand(platform: string): string {
+  if (platform === 'k8s' || platform === 'schtasks') return 'ontime';
+  return `${shQuote(process.execPath)} ${shQuote(binPath())}`;
+}
+
+/** Launchers that do not pass a signal on to the ontime they start. */
+const SIGNAL_SWALLOWERS = /^(npx|npm|yarn|pnpm|sh|bash|dash)(\.cmd)?$/;
 
 const OPTION_FLAGS: Record<string, string> = {
   cwd: '--cwd',
@@ -37,7 +57,30 @@ const OPTION_FLAGS: Record<string, string> = {
   namespace: '--namespace',
   secret: '--secret',
   randomizedDelaySec: '--randomized-delay',
+  namePrefix: '--name-prefix',
+  secretsAsFiles: '--secrets-as-files',
 };
+
+/** Prepended to DNS-1123 object names: lower-case letters, digits and hyphens. */
+function parseNamePrefix(prefix: string | undefined): string | undefined {
+  if (prefix === undefined) return undefined;
+  if (!/^[a-z0-9]([a-z0-9-]{0,19})$/.test(prefix)) {
+    throw new UsageError(`--name-prefix "${prefix}" must be up to 20 lower-case letters, digits and hyphens, starting with a letter or digit`);
+  }
+  return prefix.endsWith('-') ? prefix : `${prefix}-`;
+}
+
+function parseSecretsAsFiles(value: boolean | string | undefined): string[] | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return K8S_DEFAULTS.secretsAsFiles;
+  const names = value.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(SECRET_VARIABLES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new UsageError(`--secrets-as-files takes secret variables (${SECRET_VARIABLES.join(', ')}), not "${value}"`);
+  }
+  return names;
+}
+
 
 export default async function exportCommand(options: ExportCommandOptions, inv: Invocation): Promise<number> {
   const out = new Output(inv.streams, { verbose: options.verbose, env: inv.env });
@@ -54,13 +97,16 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
       throw err;
     }
     const exportOptions: ExportOptions = {
-      command: options.command?.trim() || DEFAULT_COMMAND,
+      command: options.command?.trim() || defaultCommand(platform),
       cwd: options.cwd,
       envFile: options.envFile,
       logDir: options.logDir,
       image: options.image,
       namespace: options.namespace,
       secret: options.secret,
+      namePrefix: parseNamePrefix(options.namePrefix),
+      secretsAsFiles: parseSecretsAsFiles(options.secretsAsFiles),
+      version: packageVersion(),
       randomizedDelaySec:
         options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay')(options.randomizedDelay) / 1000),
       timeZone,
@@ -75,6 +121,12 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
       throw err;
     }
     for (const key of result.ignoredOptions) out.warn(`${OPTION_FLAGS[key] ?? key} has no effect on ${platform}`);
+    const launcher = basename(splitWords(exportOptions.command)[0] ?? '');
+    if (SIGNAL_SWALLOWERS.test(launcher) && platform !== 'schtasks') {
+      out.warn(
+        `--command starts with ${launcher}, which does not pass SIGTERM on to ontime: a stopped run is killed instead of finishing its batch and is left "running"; start ontime itself (the ontime binary, or node <path>/bin/ontime)`,
+      );
+    }
 
     if (options.out) {
       const dir = resolve(inv.cwd, options.out);

@@ -6,15 +6,46 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
-import { classifyDatabaseError } from '../errors.js';
+import { classifyDatabaseError, ConfigError } from '../errors.js';
 
 export type Db = Knex;
 
 let pgTypesConfigured = false;
 
+/** The npm package knex loads for each dialect. */
+export const DRIVER_PACKAGES = { postgres: 'pg', mysql: 'mysql2', sqlite: 'better-sqlite3' } as const;
+
+/**
+ * Import the dialect's driver, so a driver the installation lacks (an application that installed
+ * ontime without it, or pruned it) is a configuration error naming the package to install, not
+ * knex's stack trace from deep inside the pool.
+ */
+export async function loadDriver<T = unknown>(dialect: DatabaseConfig['dialect']): Promise<T> {
+  const name = DRIVER_PACKAGES[dialect];
+  try {
+    return (await import(name)) as T;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((err as Error).message).includes(name)) {
+      throw new ConfigError(`the ${dialect} driver is not installed (package "${name}")`, `install ${name}: npm install ${name}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** better-sqlite3 is there but its native part was never built (its install script did not run). */
+function unbuiltSqlite(err: unknown): ConfigError | undefined {
+  if (!/Could not locate the bindings file|better_sqlite3\.node/i.test(String((err as Error)?.message))) return undefined;
+  return new ConfigError(
+    'the SQLite driver better-sqlite3 is installed but not built (its install script did not run)',
+    'run `npm rebuild better-sqlite3`; for a global install: npm install -g --allow-scripts=better-sqlite3 ontime',
+    { cause: err },
+  );
+}
+
 async function configurePgTypes(): Promise<void> {
   if (pgTypesConfigured) return;
-  const pg = (await import('pg')).default;
+  const pg = (await loadDriver<typeof import('pg')>('postgres')).default;
   // date → 'YYYY-MM-DD' as stored, not a Date at local midnight.
   pg.types.setTypeParser(1082, (v: string) => v);
   // timestamp without time zone (written by other programs) is UTC by our convention.
@@ -103,6 +134,7 @@ export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
 /** Connect and prove the connection works; unreachable → TemporaryError (75), refused → ConfigError (78). */
 export async function connect(db: DatabaseConfig, options: { poolMax?: number } = {}): Promise<Knex> {
   if (db.dialect === 'postgres') await configurePgTypes();
+  else await loadDriver(db.dialect);
   if (db.dialect === 'sqlite' && db.filename && db.filename !== ':memory:') {
     mkdirSync(dirname(db.filename), { recursive: true });
   }
@@ -114,7 +146,7 @@ export async function connect(db: DatabaseConfig, options: { poolMax?: number } 
     await knex.raw('select 1');
   } catch (err) {
     await knex.destroy().catch(() => undefined);
-    throw classifyDatabaseError(err, db.display) ?? err;
+    throw classifyDatabaseError(err, db.display) ?? unbuiltSqlite(err) ?? err;
   }
   return knex;
 }

@@ -178,3 +178,15 @@ forEachDatabase('binary against a database', (db) => {
     assert.equal(Number((await knex('survey_progress').count({ n: '*' }))[0]!.n), 0);
   });
 });
+
+describe('version', () => {
+  test('ontime --version and -V print the version of the installed package.json', async () => {
+    const { readFileSync } = await import('node:fs');
+    const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-V']) {
+      const r = await spawnCli([flag], {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${version}\n`);
+    }
+  });
+});

@@ -14,29 +14,29 @@ import { cronJobName } from '../../src/schedule/export/k8s.js';
 import { calendarTriggers } from '../../src/schedule/export/schtasks.js';
 import { onCalendar } from '../../src/schedule/export/systemd.js';
 import { ExportError } from '../../src/schedule/export/types.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { binPath, repoRoot, runCli } from '../helpers/cli.js';
 
 const scheduled = jobs.filter((j) => j.schedule);
 const tempDir = () => mkdtempSync(join(tmpdir(), 'ontime-export-'));
 
 describe('export crontab', () => {
-  test('crontab.example is exactly `ontime export crontab`', async () => {
-    const { code, stdout } = await runCli(['export', 'crontab'], {});
+  test('crontab.example is exactly `ontime export crontab --command ontime`', async () => {
+    const { code, stdout } = await runCli(['export', 'crontab', '--command', 'ontime'], {});
     assert.equal(code, 0);
     const committed = readFileSync(join(repoRoot, 'crontab.example'), 'utf8');
     assert.ok(
       committed === stdout,
-      'crontab.example is stale: regenerate it with `npm run build && ONTIME_TIMEZONE= node bin/ontime export crontab > crontab.example`',
+      'crontab.example is stale: regenerate it with `npm run build && ONTIME_TIMEZONE= node bin/ontime export crontab --command ontime > crontab.example`',
     );
   });
 
   test('one line per scheduled job with cd, command and log redirection; unscheduled jobs only as comments', async () => {
-    const { stdout } = await runCli(['export', 'crontab', '--cwd', '/srv/app', '--log-dir', '/var/log/x', '--command', 'docker compose exec -T web npx ontime'], {});
+    const { stdout } = await runCli(['export', 'crontab', '--cwd', '/srv/app', '--log-dir', '/var/log/x', '--command', 'docker compose exec -T web ontime'], {});
     const lines = stdout.split('\n').filter((l) => l && !l.startsWith('#') && !l.includes('='));
     assert.equal(lines.length, scheduled.length);
     for (const job of scheduled) {
       assert.ok(
-        lines.includes(`${job.schedule} cd /srv/app && docker compose exec -T web npx ontime ${job.name} >> /var/log/x/${job.name}.log 2>&1`),
+        lines.includes(`${job.schedule} cd /srv/app && exec docker compose exec -T web ontime ${job.name} >> /var/log/x/${job.name}.log 2>&1`),
         `no crontab line for ${job.name}`,
       );
     }
@@ -49,7 +49,7 @@ describe('export crontab', () => {
     const { stdout } = await runCli(['export', 'crontab', '--command', 'npx ontime --x=%s', '--env-file', '/etc/ontime.env'], { ONTIME_TIMEZONE: 'Europe/London' });
     assert.match(stdout, /^CRON_TZ=Europe\/London$/m);
     assert.match(stdout, /Times are in Europe\/London/);
-    assert.match(stdout, /set -a && \. \/etc\/ontime\.env && set \+a && npx ontime --x=\\%s release-scheduled-cases/);
+    assert.match(stdout, /set -a && \. \/etc\/ontime\.env && set \+a && exec npx ontime --x=\\%s release-scheduled-cases/);
   });
 
   test('--out writes the crontab as one file', async () => {
@@ -118,7 +118,7 @@ describe('export schtasks', () => {
       assert.equal(task.Settings.StartWhenAvailable, 'true');
       assert.equal(task.Settings.ExecutionTimeLimit, isoDuration(hardLimitSeconds(job.timeoutSeconds)));
       assert.equal(task.Actions.Exec.WorkingDirectory, 'D:\\apps\\ontime');
-      assert.equal(task.Actions.Exec.Arguments, `/d /s /c "npx ontime ${job.name} >> "D:\\logs\\${job.name}.log" 2>&1"`);
+      assert.equal(task.Actions.Exec.Arguments, `/d /s /c "ontime.cmd ${job.name} >> "D:\\logs\\${job.name}.log" 2>&1"`);
     }
   });
 
@@ -200,7 +200,7 @@ describe('export k8s', () => {
       assert.equal(typeof c.name, 'string');
       assert.ok(c.name.length <= 63 && DNS1123.test(c.name));
       assert.equal(c.image, 'ghcr.io/acme/ontime:1.2.3');
-      assert.deepEqual([...c.command, ...c.args], ['npx', 'ontime', job.name]);
+      assert.deepEqual([...c.command, ...c.args], ['ontime', job.name]);
       assert.deepEqual(c.envFrom, [{ secretRef: { name: 'ontime-secrets' } }]);
       assert.equal(typeof c.resources.requests.cpu, 'string');
       assert.equal(typeof c.resources.requests.memory, 'string');
@@ -275,7 +275,7 @@ describe('export systemd', () => {
       const service = readFileSync(join(dir, `ontime-${job.name}.service`), 'utf8');
       const timer = readFileSync(join(dir, `ontime-${job.name}.timer`), 'utf8');
       assert.match(service, /^Type=oneshot$/m);
-      assert.match(service, new RegExp(`^ExecStart=npx ontime ${job.name}$`, 'm'));
+      assert.ok(service.split('\n').includes(`ExecStart=${process.execPath} ${binPath} ${job.name}`), service);
       assert.match(service, /^EnvironmentFile=\/etc\/ontime\/ontime\.env$/m);
       assert.match(service, new RegExp(`^TimeoutStartSec=${hardLimitSeconds(job.timeoutSeconds)}$`, 'm'));
       assert.match(timer, new RegExp(`^OnCalendar=${KNOWN[job.schedule!]!.replace(/[*.]/g, (c) => `\\${c}`)}$`, 'm'));

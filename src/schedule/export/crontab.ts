@@ -9,7 +9,10 @@ export function exportCrontab(jobs: readonly ExportJob[], options: ExportOptions
   const logDir = options.logDir ?? CRONTAB_DEFAULTS.logDir;
   const utc = isUtc(options.timeZone);
   const envPart = options.envFile ? `set -a && . ${shQuote(options.envFile)} && set +a && ` : '';
-  const run = (job: string, extra = '') => `cd ${shQuote(cwd)} && ${envPart}${options.command} ${job}${extra}`;
+  const run = (job: string, extra = '', launch = '') => `cd ${shQuote(cwd)} && ${envPart}${launch}${options.command} ${job}${extra}`;
+  // cron starts the line with sh -c; `exec` makes ontime that process, so a SIGTERM sent to the
+  // job (a shutdown, a supervisor) reaches ontime instead of a shell that would not pass it on.
+  const scheduled = (job: string) => run(job, '', 'exec ');
   // In a crontab line an unescaped % ends the command (the rest becomes its stdin).
   const cronSafe = (command: string) => command.replace(/%/g, '\\%');
 
@@ -42,7 +45,7 @@ export function exportCrontab(jobs: readonly ExportJob[], options: ExportOptions
     if (job.schedule) {
       lines.push(`# ${job.name}: ${job.description}`);
       const log = shQuote(`${logDir}/${job.name}.log`);
-      lines.push(`${job.schedule} ${cronSafe(run(job.name))} >> ${log} 2>&1`);
+      lines.push(`${job.schedule} ${cronSafe(scheduled(job.name))} >> ${log} 2>&1`);
     } else {
       lines.push(`# ${job.name}: ${job.description}. Started by hand, not scheduled:`);
       lines.push(`#   ${run(job.name)} --help`);

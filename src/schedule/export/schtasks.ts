@@ -107,13 +107,22 @@ function triggerXml(t: CalendarTriggerSpec, utc: boolean): string[] {
   return lines;
 }
 
+/**
+ * npm installs ontime on Windows as `ontime.cmd` (a global install) and runs it from a project
+ * directory through `npx.cmd`; it also writes extension-less `ontime`/`npx` shell scripts and
+ * `.ps1` files beside them. Naming the .cmd file leaves cmd no choice to get wrong.
+ */
+export function windowsCommand(command: string): string {
+  return command.replace(/^(ontime|npx)(?=\s|$)/i, '$1.cmd');
+}
+
 function taskXml(job: ExportJob, options: ExportOptions, encodingLabel: string, cwd: string, logDir: string): string {
   const utc = isUtc(options.timeZone);
   const triggers = calendarTriggers(job.name, job.schedule!);
   const log = `${logDir.replace(/[\\/]+$/, '')}\\${job.name}.log`;
   // cmd /s /c "…": /s strips exactly the outer quotes, so the inner quoted log path survives.
   // cmd's exit code is ontime's, which Task Scheduler shows as the Last Run Result (64 = 0x40).
-  const args = `/d /s /c "${options.command} ${job.name} >> "${log}" 2>&1"`;
+  const args = `/d /s /c "${windowsCommand(options.command)} ${job.name} >> "${log}" 2>&1"`;
   const description =
     `${job.description}. Schedule (cron): ${job.schedule}` +
     (utc ? ' UTC.' : ` in ${options.timeZone}; this machine's time zone must be ${options.timeZone}.`) +

@@ -5,7 +5,10 @@ import type { JobDefinition } from '../../registry.js';
 export type ExportJob = Pick<JobDefinition, 'name' | 'alias' | 'description' | 'schedule' | 'timeoutSeconds'>;
 
 export interface ExportOptions {
-  /** How the target starts ontime, e.g. `npx ontime` or `docker compose exec -T web npx ontime`. */
+  /**
+   * How the target starts ontime, in exec form: `ontime`, `node /srv/app/node_modules/ontime/bin/ontime`,
+   * `docker compose exec -T web ontime`. Never `npx` or `sh -c`: they do not pass SIGTERM on.
+   */
   command: string;
   cwd?: string;
   envFile?: string;
@@ -13,6 +16,12 @@ export interface ExportOptions {
   image?: string;
   namespace?: string;
   secret?: string;
+  /** k8s: put before every object name, so two deployments in one namespace do not collide. */
+  namePrefix?: string;
+  /** k8s: mount the Secret as files and set these variables' `<NAME>_FILE` (else envFrom the Secret). */
+  secretsAsFiles?: string[];
+  /** The package version: the default image tag (k8s). */
+  version?: string;
   /** systemd RandomizedDelaySec, in seconds. */
   randomizedDelaySec?: number;
   /** ONTIME_TIMEZONE: the zone schedules are read in. */
