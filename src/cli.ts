@@ -172,6 +172,12 @@ const adminCommands: AdminSpec[] = [
     load: () => import('./commands/check.js'),
   },
   {
+    name: 'metrics',
+    description: "Prometheus series of every job's latest run and of the outbox, on stdout (for an exporter or a textfile)",
+    options: [verboseOption],
+    load: () => import('./commands/metrics.js'),
+  },
+  {
     name: 'doctor',
     description: 'check configuration, database, migrations, SMTP and clock; print the fix for each problem',
     options: [jsonOption, verboseOption],
@@ -226,6 +232,11 @@ export function buildProgram(inv: Invocation, setExit: (code: number) => void): 
     .description('Scheduled management commands for cases and surveys: one run, one honest exit code.')
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
+    .addOption(new Option('--log-format <format>', 'human lines, or one JSON object per line for log pipelines (default: ONTIME_LOG_FORMAT, else human)').choices(['human', 'json']))
+    .hook('preAction', () => {
+      const format = program.opts().logFormat as Invocation['logFormat'];
+      if (format) inv.logFormat = format;
+    })
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({
