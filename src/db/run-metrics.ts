@@ -39,7 +39,7 @@ export interface OutboxCount {
  * Every kind the outbox has ever held gets both counts, zeros included, so a graph has no gaps.
  */
 export async function outboxCounts(db: Knex): Promise<OutboxCount[]> {
-  const rows: Array<{ kind: string; status: string; n: unknown }> = await db('email_outbox')
+  const rows: Array<{ kind: string | null; status: string; n: unknown }> = await db('email_outbox')
     .select('kind', 'status')
     .count({ n: '*' })
     .groupBy('kind', 'status');
@@ -50,10 +50,11 @@ export async function outboxCounts(db: Knex): Promise<OutboxCount[]> {
     return byKey.get(key)!;
   };
   for (const r of rows) {
-    entry(r.kind, 'pending');
-    entry(r.kind, 'failed');
-    if (r.status === 'pending' || r.status === 'sending') entry(r.kind, 'pending').count += Number(r.n);
-    if (r.status === 'failed') entry(r.kind, 'failed').count += Number(r.n);
+    const kind = r.kind ?? 'unknown';
+    entry(kind, 'pending');
+    entry(kind, 'failed');
+    if (r.status === 'pending' || r.status === 'sending') entry(kind, 'pending').count += Number(r.n);
+    if (r.status === 'failed') entry(kind, 'failed').count += Number(r.n);
   }
   return [...byKey.values()];
 }
