@@ -62,8 +62,8 @@ forEachDatabase('JSON log format', (db) => {
     SITE_URL: 'https://cases.example.org',
     ONTIME_LOG_FORMAT: 'json',
     ...smtp.env(),
-    EMAIL_USER: 'mailer',
-    EMAIL_PASSWORD: PASSWORD,
+    EMAIL_HOST_USER: 'mailer',
+    EMAIL_HOST_PASSWORD: PASSWORD,
     ...extra,
   });
   const run = (args: string[], extra: Record<string, string> = {}) =>
