@@ -62,7 +62,8 @@ export function logRecord(level: LogLevel, msg: string, context: LogContext, fie
     runId: context.runId ?? null,
     host: cachedHost,
     ...(context.shard ? { shard: context.shard } : {}),
-    msg: cleanLogText(msg),
+    // Indentation lays out a terminal report; in a record it is noise.
+    msg: cleanLogText(msg).trim(),
   };
   for (const [key, value] of Object.entries(fields)) {
     if (!(key in record) && value !== undefined) record[key] = cleanValue(value);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
+import { onlyEnable } from '../helpers/runs.js';
 import { closedPort, startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 
 const NOW = '2025-11-23T02:05:00Z';
@@ -119,5 +120,18 @@ forEachDatabase('JSON log format', (db) => {
     const bad = await run(['--dry-run'], { ONTIME_LOG_FORMAT: 'xml' });
     assert.equal(bad.code, 78);
     assert.match(bad.stderr, /ONTIME_LOG_FORMAT must be "human" or "json"/);
+  });
+
+  test('run-due passes the format to the jobs it starts and their records through unprefixed', async () => {
+    await onlyEnable(db().knex, ['send-scheduled-emails']);
+    const res = await runCli(['--log-format', 'json', 'run-due', '--now', '2025-11-23T02:05:30Z'], { ...env(), ONTIME_LOG_FORMAT: '' });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(smtp.messages.length, 2);
+    const all = records(res);
+    assert.ok(all.some((r) => r.job === null && String(r.msg).startsWith('run-due at')));
+    const fromJob = all.filter((r) => r.job === 'send-scheduled-emails');
+    assert.ok(fromJob.some((r) => r.status === 'succeeded' && typeof r.runId === 'number'), JSON.stringify(fromJob));
+    const text = `${res.stdout}${res.stderr}`;
+    assert.ok(!text.includes(PASSWORD) && !RECIPIENTS.some((a) => text.includes(a)));
   });
 });
