@@ -145,6 +145,14 @@ export const adminCommands: readonly AdminCommand[] = [
     load: () => import('./commands/check.js'),
   },
   {
+    name: 'metrics',
+    description: "Prometheus series of every job's latest run and of the outbox, on stdout (for an exporter or a textfile)",
+    // Its own session: prints what it can read, like check.
+    needs: 'none',
+    options: [verbose],
+    load: () => import('./commands/metrics.js'),
+  },
+  {
     name: 'doctor',
     description: 'check configuration, database, migrations, SMTP and clock; print the fix for each problem',
     // Reports a broken configuration or database as findings instead of stopping at the first.

@@ -104,6 +104,11 @@ export function buildProgram(inv: Invocation, setExit: (code: number) => void): 
     .description('Scheduled management commands for cases and surveys: one run, one honest exit code.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
+    .addOption(new Option('--log-format <format>', 'human lines, or one JSON object per line for log pipelines (default: ONTIME_LOG_FORMAT, else human)').choices(['human', 'json']))
+    .hook('preAction', () => {
+      const format = program.opts().logFormat as Invocation['logFormat'];
+      if (format) inv.logFormat = format;
+    })
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({

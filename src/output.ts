@@ -4,6 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import { redact } from './errors.js';
+import { logRecord, type LogContext, type LogFormat, type LogLevel } from './log-record.js';
 
 export interface WritableLike {
   write(chunk: string): unknown;
@@ -27,18 +28,27 @@ export function colourWanted(env: Record<string, string | undefined>, stream: Wr
   return stream.isTTY === true;
 }
 
+/** Structured fields a line carries into a JSON log record (counts, durations, codes). */
+export type LogFields = Record<string, unknown>;
+
 export interface OutputOptions {
   json?: boolean;
   verbose?: boolean;
+  /** `json`: every line becomes one JSON object (docs/operations.md, "Log format"). */
+  logFormat?: LogFormat;
   env?: Record<string, string | undefined>;
 }
 
 export class Output {
   readonly json: boolean;
   readonly verbose: boolean;
+  logFormat: LogFormat = 'human';
+  /** job, runId (and shard) for JSON log records; set by the runner as it learns them. */
+  readonly context: LogContext = {};
   /** Styles for human lines. Colourless when colour is off. */
-  readonly style: ChalkInstance;
-  private readonly errStyle: ChalkInstance;
+  style: ChalkInstance;
+  private errStyle: ChalkInstance;
+  private readonly env: Record<string, string | undefined>;
   private progressShown = false;
   /** The last human lines, kept for failure alerts. */
   private readonly tail: string[] = [];
@@ -50,21 +60,33 @@ export class Output {
     const env = options.env ?? process.env;
     this.json = options.json ?? false;
     this.verbose = options.verbose ?? false;
+    this.env = env;
+    this.style = this.errStyle = new Chalk({ level: 0 });
+    this.useLogFormat(options.logFormat ?? 'human');
+  }
+
+  /** Switch format (the .env file is read after the first lines may have been printed). */
+  useLogFormat(format: LogFormat): void {
+    this.logFormat = format;
+    const colour = (stream: WritableLike) => format === 'human' && colourWanted(this.env, stream);
     // Human lines go to stderr under --json, so their colour follows that stream.
-    const humanStream = this.json ? streams.stderr : streams.stdout;
-    this.style = new Chalk({ level: colourWanted(env, humanStream) ? 1 : 0 });
-    this.errStyle = new Chalk({ level: colourWanted(env, streams.stderr) ? 1 : 0 });
+    this.style = new Chalk({ level: colour(this.human) ? 1 : 0 });
+    this.errStyle = new Chalk({ level: colour(this.streams.stderr) ? 1 : 0 });
+  }
+
+  get jsonLog(): boolean {
+    return this.logFormat === 'json';
   }
 
   private get human(): WritableLike {
     return this.json ? this.streams.stderr : this.streams.stdout;
   }
 
-  private write(stream: WritableLike, text: string): void {
+  private write(stream: WritableLike, text: string, level: LogLevel = 'info', fields?: LogFields, humanText = text): void {
     this.clearProgress();
-    const safe = redact(text);
+    const safe = redact(humanText);
     this.remember(safe);
-    stream.write(safe + '\n');
+    stream.write((this.jsonLog ? logRecord(level, text, this.context, fields) : safe) + '\n');
   }
 
   private remember(line: string): void {
@@ -79,13 +101,15 @@ export class Output {
   }
 
   /** A human line: stdout, or stderr under --json. */
-  line(text = ''): void {
-    this.write(this.human, text);
+  line(text = '', fields?: LogFields): void {
+    // A blank spacer line means nothing in a log store.
+    if (this.jsonLog && text.trim() === '' && !fields) return;
+    this.write(this.human, text, 'info', fields);
   }
 
   /** A human line shown only with --verbose. */
   detail(text: string): void {
-    if (this.verbose) this.write(this.human, text);
+    if (this.verbose) this.write(this.human, text, 'debug');
   }
 
   heading(text: string): void {
@@ -93,32 +117,52 @@ export class Output {
   }
 
   /** Notices and warnings always go to stderr, so stdout stays the job's report. */
-  notice(text: string): void {
-    this.write(this.streams.stderr, text);
+  notice(text: string, fields?: LogFields): void {
+    this.write(this.streams.stderr, text, 'info', fields);
   }
 
-  warn(text: string): void {
-    this.write(this.streams.stderr, this.errStyle.yellow(`warning: ${text}`));
+  warn(text: string, fields?: LogFields): void {
+    this.write(this.streams.stderr, text, 'warn', fields, this.errStyle.yellow(`warning: ${text}`));
   }
 
-  error(text: string, hint?: string): void {
-    this.write(this.streams.stderr, this.errStyle.red(`error: ${text}`) + (hint ? ` (${hint})` : ''));
+  error(text: string, hint?: string, fields?: LogFields): void {
+    const human = this.errStyle.red(`error: ${text}`) + (hint ? ` (${hint})` : '');
+    this.write(this.streams.stderr, text, 'error', { ...fields, hint }, human);
   }
 
   /** Raw multi-line text on stderr (a stack trace under --verbose). */
   stack(text: string): void {
-    this.write(this.streams.stderr, this.errStyle.dim(text));
+    this.write(this.streams.stderr, text.split('\n')[0] ?? '', 'error', { stack: text }, this.errStyle.dim(text));
   }
 
-  /** The one JSON object of a --json run, on stdout. */
+  /** A JSON log record only (nothing in human format): facts a log pipeline wants as fields. */
+  record(level: LogLevel, text: string, fields: LogFields): void {
+    if (this.jsonLog) this.write(this.streams.stderr, text, level, fields);
+  }
+
+  /**
+   * A line from a child ontime (run-due): human lines get the `[job] ` prefix; a child's JSON
+   * record is already complete and passes through as it is.
+   */
+  childLine(stream: 'stdout' | 'stderr', job: string, text: string): void {
+    const target = stream === 'stdout' ? this.human : this.streams.stderr;
+    if (this.jsonLog && text.startsWith('{')) {
+      this.clearProgress();
+      target.write(redact(text) + '\n');
+      return;
+    }
+    this.write(target, text, 'info', this.jsonLog ? { child: job } : undefined, `[${job}] ${text}`);
+  }
+
+  /** The one JSON object of a --json run, on stdout; on one line in the JSON log format. */
   emitJson(value: unknown): void {
     this.clearProgress();
-    this.streams.stdout.write(redact(JSON.stringify(value, null, 2)) + '\n');
+    this.streams.stdout.write(redact(JSON.stringify(value, null, this.jsonLog ? undefined : 2)) + '\n');
   }
 
-  /** Progress on a terminal only: never under --json, never into a log file. */
+  /** Progress on a terminal only: never under --json or JSON logs, never into a log file. */
   get progressEnabled(): boolean {
-    return !this.json && this.streams.stderr.isTTY === true;
+    return !this.json && !this.jsonLog && this.streams.stderr.isTTY === true;
   }
 
   progress(text: string): void {

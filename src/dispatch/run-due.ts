@@ -168,12 +168,12 @@ export async function runDuePass(o: DispatchOptions): Promise<DispatchResult> {
       if (!talk) out.line(`  ${e.job.name}: starting for slot ${slotText(e.slot!, o.timezone)}${missedNote(e)}`);
       const args = [e.job.name, '--trigger', 'run-due', '--scheduled-for', slotIso];
       if (o.passNow) args.push('--now', o.now.toISOString());
-      const prefix = `[${e.job.name}] `;
       const child = await spawnJob({
         args,
-        env: o.env,
+        // The child logs in run-due's format (a --log-format flag is not in the environment).
+        env: out.jsonLog ? { ...o.env, ONTIME_LOG_FORMAT: 'json' } : o.env,
         cwd: o.cwd,
-        onLine: (stream, line) => (stream === 'stdout' ? out.line(prefix + line) : out.notice(prefix + line)),
+        onLine: (stream, line) => out.childLine(stream, e.job.name, line),
         onStart: (c) => o.onChild?.(c),
       });
       o.onChild?.(null);

@@ -43,7 +43,7 @@ export async function runJob(
   const clockAtStart = new Date();
   const now = common.now ?? clockAtStart;
   const header = () => ({ job: def.name, dryRun: common.dryRun, now: now.toISOString() });
-  return withSession(inv, { json: common.json, verbose: common.verbose, jsonOnError: header }, async (session) => {
+  return withSession(inv, { json: common.json, verbose: common.verbose, jsonOnError: header, job: def.name }, async (session) => {
     await def.validate?.(jobOptions);
     refuseFutureNow(common.now, clockAtStart, common.dryRun, 'a run in the future changes data early; add --dry-run to preview it');
     const timeoutMs = common.timeout ?? def.timeoutSeconds * 1000;
@@ -177,6 +177,7 @@ async function realRun(r: RealRun): Promise<number> {
       out.notice(`note: marked ${abandoned.length === 1 ? 'run' : 'runs'} #${abandoned.join(', #')} of ${def.name} abandoned: still "running" but no longer holding the lock (crashed or killed)`);
     }
     if (recorder.runId === null) await recorder.start();
+    out.context.runId = recorder.runId;
     await lock.attachRun(recorder.runId!);
     await sendPing(config.pingUrl, def.name, 'start', out);
 
@@ -222,7 +223,7 @@ async function realRun(r: RealRun): Promise<number> {
       summary = ctx.summarySoFar();
       if (failure instanceof RunInterrupted) summary.stoppedBy = failure.reason;
       errorText = described.message;
-      out.error(described.message, described.hint);
+      out.error(described.message, described.hint, { exitCode });
       if (common.verbose && failure instanceof Error && failure.stack) out.stack(failure.stack);
     }
 
@@ -241,6 +242,11 @@ async function realRun(r: RealRun): Promise<number> {
         startedAt: recorder.startedAt, error: errorText, lastLines: out.lastLines(),
       }, out);
     }
+    const { reportRunEnd } = await import('../metrics/publish.js');
+    await reportRunEnd({
+      db, env: config.env, out, host, status, batchSize: common.batchSize,
+      run: { job: def.name, exitCode, startedAt: recorder.startedAt, finishedAt: new Date(), summary, failed: result?.failed },
+    });
     if (common.json) {
       out.emitJson({
         ...r.header(), status, exitCode, runId: recorder.runId, summary,

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../config.js';
 import { classifyDatabaseError, ConfigError, describeError, ExitCode, UsageError } from '../errors.js';
 import { Output, type Streams } from '../output.js';
 import { getProcessHooks, type RunHooks } from './hooks.js';
+import { parseLogFormat, type LogFormat } from '../log-record.js';
 
 export interface Invocation {
   streams: Streams;
@@ -15,6 +16,8 @@ export interface Invocation {
   cwd: string;
   /** Test seams (runner/hooks.ts); absent in production, where every hook is a no-op. */
   hooks?: Partial<RunHooks>;
+  /** --log-format, when given; otherwise ONTIME_LOG_FORMAT decides. */
+  logFormat?: LogFormat;
 }
 
 export function defaultInvocation(): Invocation {
@@ -35,6 +38,8 @@ export interface SessionOptions {
   verbose?: boolean;
   /** Extra fields for the JSON object printed when the command fails under --json. */
   jsonOnError?: () => Record<string, unknown>;
+  /** The job this command runs, for JSON log records (even the error of a run that never started). */
+  job?: string;
 }
 
 export async function withSession(
@@ -42,13 +47,17 @@ export async function withSession(
   options: SessionOptions,
   body: (session: Session) => Promise<number>,
 ): Promise<number> {
-  const out = new Output(inv.streams, { json: options.json, verbose: options.verbose, env: inv.env });
+  // The environment's format from the first line on; a bad value is reported once the config is read.
+  const early = inv.logFormat ?? (inv.env.ONTIME_LOG_FORMAT?.trim().toLowerCase() === 'json' ? 'json' : 'human');
+  const out = new Output(inv.streams, { json: options.json, verbose: options.verbose, env: inv.env, logFormat: early });
+  if (options.job) out.context.job = options.job;
   let knex: Knex | undefined;
   const closers: Array<() => Promise<void> | void> = [];
   let config: Config | undefined;
   try {
     config = loadConfig(inv.env, inv.cwd);
     const cfg = config;
+    out.useLogFormat(inv.logFormat ?? parseLogFormat(cfg.env.ONTIME_LOG_FORMAT));
     if (cfg.database.isDefault) {
       out.notice('notice: DATABASE_URL is not set; using the embedded SQLite database ./ontime.sqlite3');
     }
@@ -70,7 +79,7 @@ export async function withSession(
   } catch (err) {
     const classified = config ? (classifyDatabaseError(err, config.database.display) ?? err) : err;
     const described = describeError(classified);
-    out.error(described.message, described.hint);
+    out.error(described.message, described.hint, { exitCode: described.exitCode });
     if (options.verbose && err instanceof Error && err.stack) out.stack(err.stack);
     if (options.json) {
       out.emitJson({ ...(options.jsonOnError?.() ?? {}), status: 'failed', exitCode: described.exitCode, error: described.message });
