@@ -14,7 +14,7 @@ import { utcDay } from '../db/time.js';
 import type { Mailer } from '../mail/mailer.js';
 import { runBatches } from './batches.js';
 import { assertMigrated, withSession, type Invocation, type Session } from './session.js';
-import { RunInterrupted, StopSignals } from './signals.js';
+import { RunInterrupted, StopSignals, type StopListener } from './signals.js';
 import type { BatchSpec, BatchTotals, JobContext, JobResult } from './types.js';
 
 export interface CommonOptions {
@@ -210,7 +210,7 @@ async function realRun(r: RealRun): Promise<number> {
     const testDelayMs = Number(config.env[TEST_BATCH_DELAY_ENV] ?? 0) || 0;
     const ctx = new RunContext({
       job: def, db, config, out, now: r.now, dryRun: false, verbose: common.verbose, batchSize: common.batchSize,
-      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId,
+      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, signals,
       beforeBatch: async () => {
         if (testDelayMs > 0) {
           out.notice(`test hook: waiting ${testDelayMs}ms before the next batch`);
@@ -250,7 +250,7 @@ async function realRun(r: RealRun): Promise<number> {
       exitCode = described.exitCode;
       status = failure instanceof RunInterrupted ? 'interrupted' : 'failed';
       summary = { itemsDone: ctx.itemsDone, batchesDone: ctx.batchesDone };
-      if (failure instanceof RunInterrupted) summary.stoppedBy = failure.reason;
+      if (failure instanceof RunInterrupted) Object.assign(summary, { stoppedBy: failure.reason }, failure.details);
       errorText = described.message;
       out.error(described.message, described.hint);
       if (common.verbose && failure instanceof Error && failure.stack) out.stack(failure.stack);
@@ -312,6 +312,8 @@ interface RunContextInit {
   runId: number | null;
   /** Run before every batch after the time limit check: fencing, signals (real runs). */
   beforeBatch?: () => Promise<void>;
+  /** The run's SIGTERM/SIGINT handling (real runs), for handlers that forward stop requests. */
+  signals?: StopSignals;
 }
 
 export class RunContext implements JobContext {
@@ -331,6 +333,9 @@ export class RunContext implements JobContext {
   private readonly timeoutMs: number;
   private mailerPromise?: Promise<Mailer>;
   private readonly beforeBatch?: () => Promise<void>;
+  private readonly signals?: StopSignals;
+  /** Epoch milliseconds at which the time limit (--timeout) is reached. */
+  readonly deadlineAt: number;
   longestBatchMs = 0;
   /** Items and batches finished so far (for the summary of an interrupted run). */
   itemsDone = 0;
@@ -352,6 +357,13 @@ export class RunContext implements JobContext {
     this.deadline = init.deadline;
     this.timeoutMs = init.timeoutMs;
     this.beforeBatch = init.beforeBatch;
+    this.signals = init.signals;
+    this.deadlineAt = init.deadline;
+  }
+
+  /** Be told of SIGTERM/SIGINT the moment they arrive (real runs; a dry run has none). */
+  onStop(listener: StopListener): () => void {
+    return this.signals?.onRequest(listener) ?? (() => undefined);
   }
 
   get dialect() {
