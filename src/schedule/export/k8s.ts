@@ -13,6 +13,7 @@
  * - a pod evicted by a node drain or preemption (DisruptionTarget) does not count as a failure.
  * concurrencyPolicy Forbid keeps one run at a time per job (ontime's lock also guarantees it).
  */
+import { startArgs } from '../../registry.js';
 import { defaultCatchUpWindow } from '../due.js';
 import { hardLimitSeconds, splitWords } from './common.js';
 import { toYaml } from './yaml-text.js';
@@ -78,7 +79,7 @@ export function exportK8s(jobs: readonly ExportJob[], options: ExportOptions, no
                     name: job.name,
                     image,
                     command,
-                    args: [job.name],
+                    args: startArgs(job),
                     envFrom: [{ secretRef: { name: secret } }],
                     env: [{ name: 'ONTIME_TIMEZONE', value: options.timeZone }],
                     resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
