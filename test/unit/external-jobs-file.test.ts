@@ -120,3 +120,27 @@ test('exec refuses a bad name or schedule as a usage error (64) before connectin
   assert.equal(schedule.code, 64);
   assert.match(schedule.stderr, /--schedule/);
 });
+
+test('every export carries the jobs of the file, started as `ontime run <name>`', async () => {
+  const dir = dirWith({
+    'ontime.jobs.json': JSON.stringify({
+      jobs: [
+        { name: 'notify-late-sprs', command: ['python', 'manage.py', 'notify_late_sprs'], schedule: '0 6 * * *', timeout: '10m', description: 'Late SPR reminders' },
+        { name: 'rebuild-stats', command: ['python', 'manage.py', 'rebuild_stats'], timeout: '1h' },
+      ],
+    }),
+  });
+  const crontab = await runCli(['export', 'crontab'], {}, { cwd: dir });
+  assert.equal(crontab.code, 0, crontab.stderr);
+  assert.match(crontab.stdout, /^0 6 \* \* \* cd \/opt\/ontime && npx ontime run notify-late-sprs >> \/var\/log\/ontime\/notify-late-sprs\.log 2>&1$/m);
+  assert.match(crontab.stdout, /# rebuild-stats: runs python manage.py rebuild_stats\. Started by hand/);
+  assert.match(crontab.stdout, /^0 3 \* \* \* .*npx ontime cleanup-survey-progress /m, 'the built-in jobs are still there');
+  const k8s = await runCli(['export', 'k8s'], {}, { cwd: dir });
+  assert.equal(k8s.code, 0, k8s.stderr);
+  assert.match(k8s.stdout, /name: "ontime-notify-late-sprs"/);
+  assert.match(k8s.stdout, /args:\n\s+- "run"\n\s+- "notify-late-sprs"/);
+  const systemd = await runCli(['export', 'systemd'], {}, { cwd: dir });
+  assert.match(systemd.stdout, /ExecStart=npx ontime run notify-late-sprs$/m);
+  const schtasks = await runCli(['export', 'schtasks'], {}, { cwd: dir });
+  assert.match(schtasks.stdout, /npx ontime run notify-late-sprs &gt;&gt;/);
+});
