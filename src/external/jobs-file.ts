@@ -56,10 +56,8 @@ export async function readJobsFile(path: string): Promise<ExternalJobSpec[]> {
   const { specs, problems } = validateJobsDocument(doc ?? {}, builtInJobNames());
   if (problems.length > 0) {
     const list = problems.map((p) => `${p.where}: ${p.message}`);
-    throw new ConfigError(
-      `the jobs file ${path} is invalid: ${list.join('; ')}`,
-      'fix the file (its format: schemas/ontime.jobs.schema.json, docs/external-jobs.md)',
-    );
+    // The hint is part of the message: this error is reported before any session exists.
+    throw new ConfigError(`the jobs file ${path} is invalid: ${list.join('; ')} (its format: docs/external-jobs.md, schemas/ontime.jobs.schema.json)`);
   }
   // A relative cwd is read from the file's own directory, wherever ontime is started.
   return specs.map((s) => (s.cwd ? { ...s, cwd: resolve(dirname(path), s.cwd) } : s));
