@@ -15,6 +15,7 @@ import { forEachDatabase } from '../helpers/databases.js';
 import { runRows, sleep } from '../helpers/run-safety.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
 import { jobs } from '../../src/registry.js';
+import { lockName } from '../../src/db/locks.js';
 
 /** The command: behaves as CHILD_MODE says (exit:<n>, hang, count). */
 const CHILD = `
@@ -210,6 +211,21 @@ forEachDatabase('external jobs', (db) => {
     if (existsSync(join(dir, 'pid'))) await until('the command to end', () => !alive(Number(readFileSync(join(dir, 'pid'), 'utf8'))), 5_000);
     const [row] = await runRows(knex, 'stubborn');
     assert.deepEqual([row!.status, row!.exit_code, row!.summary.stoppedBy], ['interrupted', 75, 'timeout']);
+  });
+
+  test('a lost lease (fencing) stops the command the same way: SIGTERM, grace, SIGKILL; interrupted, exit 75', async () => {
+    const { knex } = db();
+    const run = startOntime(['run', 'stubborn', '--timeout', '1m'], env({ CHILD_MODE: 'hang', ONTIME_LOCK: 'table' }), dir);
+    await until('the command to start', () => existsSync(join(dir, 'pid')));
+    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    // Another run "takes over" the lease, as after an expiry.
+    assert.equal(await knex('job_locks').where({ name: lockName('stubborn') }).update({ holder: 'elsewhere pid 1 #000000' }), 1);
+    const { code } = await run.done;
+    assert.equal(code, 75, run.stderr);
+    assert.match(run.stderr, /the lock of stubborn is no longer ours.*sending SIGTERM to the command/);
+    await until('the command to end', () => !alive(pid), 5_000);
+    const [row] = await runRows(knex, 'stubborn');
+    assert.deepEqual([row!.status, row!.summary.stoppedBy, row!.summary.childSignal], ['interrupted', 'lock-lost', 'SIGKILL']);
   });
 
   test('SIGKILL of ontime leaves the command killed too; the next run marks the old one abandoned', async () => {
