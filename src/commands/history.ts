@@ -15,13 +15,15 @@ interface HistoryOptions {
 }
 
 const DEFAULT_LIMIT = 20;
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 export default async function history(options: HistoryOptions, inv: Invocation): Promise<number> {
   return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
     const name = options.args[0];
-    const job = name === undefined ? undefined : findJob(name);
+    // A name no registry entry has may still have runs: an `ontime exec --name …` job.
+    const job = name === undefined ? undefined : (findJob(name) ?? (KEBAB.test(name) ? { name } : undefined));
     if (name !== undefined && !job) {
-      throw new UsageError(`there is no job named "${name}"`, 'run `ontime --help` for the list of jobs');
+      throw new UsageError(`there is no job named "${name}"`, 'run `ontime jobs` for the list of jobs');
     }
     const db = await session.db();
     await assertMigrated(db);

@@ -182,6 +182,9 @@ forEachDatabase('external jobs', (db) => {
     assert.deepEqual([a.code, b.code], [0, 0], a.stderr + b.stderr);
     assert.equal(readFileSync(join(dir, 'exec-count'), 'utf8').trim().split('\n').length, 1);
     assert.equal((await runRows(knex, 'nightly-count')).filter((r) => r.status === 'succeeded').length, 1);
+    const history = await runCli(['history', 'nightly-count'], env(), { cwd: dir });
+    assert.equal(history.code, 0, history.stderr);
+    assert.match(history.stdout, /nightly-count +cli .* succeeded +0/);
   });
 
   test('SIGTERM to ontime reaches the command, which gets its grace period, then SIGKILL; the run is interrupted, exit 143', async () => {

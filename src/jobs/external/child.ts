@@ -16,6 +16,9 @@ export function supervisorPath(): string {
   return fileURLToPath(new URL('../../../dist/jobs/external/supervisor.js', import.meta.url));
 }
 
+/** Longest partial line held back waiting for its newline. */
+const MAX_LINE = 64 * 1024;
+
 export interface ChildOutcome {
   /** The command's own exit code; null when a signal ended it. */
   code: number | null;
@@ -53,6 +56,11 @@ export class SupervisedCommand {
       const lines = pending[stream].split('\n');
       pending[stream] = lines.pop() ?? '';
       for (const line of lines) o.onLine(stream, line.replace(/\r$/, ''));
+      // A command that writes without newlines must not grow the buffer without bound.
+      if (pending[stream].length > MAX_LINE) {
+        o.onLine(stream, pending[stream]);
+        pending[stream] = '';
+      }
     };
     this.process.stdout!.on('data', feed('stdout'));
     this.process.stderr!.on('data', feed('stderr'));
