@@ -143,6 +143,8 @@ forEachDatabase('external jobs', (db) => {
     assert.equal(listed.code, 0, listed.stderr);
     const names = (JSON.parse(listed.stdout).jobs as Array<{ job: string }>).map((j) => j.job);
     assert.ok(names.includes('logsheet-report') && names.includes('every-minute') && names.includes('cleanup-survey-progress'));
+    const listedJob = JSON.parse(listed.stdout).jobs.find((j: { job: string }) => j.job === 'logsheet-report');
+    assert.equal(listedJob.startedAs, 'ontime run logsheet-report');
     const history = await runCli(['history', 'logsheet-report'], env(), { cwd: dir });
     assert.equal(history.code, 0, history.stderr);
     assert.match(history.stdout, /logsheet-report .*failed +70/);
