@@ -191,14 +191,14 @@ forEachDatabase('external jobs', (db) => {
 
   test('SIGTERM to ontime reaches the command, which gets its grace period, then SIGKILL; the run is interrupted, exit 143', async () => {
     const { knex } = db();
-    const run = startOntime(['run', 'stubborn', '--timeout', '1m'], env({ CHILD_MODE: 'hang' }), dir);
+    const run = startOntime(['run', 'stubborn', '--timeout', '1m', '--kill-after', '2s'], env({ CHILD_MODE: 'hang' }), dir);
     await until('the command to start', () => existsSync(join(dir, 'pid')));
     const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
     run.child.kill('SIGTERM');
     const { code } = await run.done;
     assert.equal(code, 143, run.stderr);
     assert.match(run.stdout, /child got SIGTERM, carrying on/, 'the signal reached the command');
-    assert.match(run.stderr, /sending SIGTERM to the command, SIGKILL in 1s/);
+    assert.match(run.stderr, /sending SIGTERM to the command, SIGKILL in 2s/, '--kill-after overrides the file');
     await until('SIGKILL to end it after the grace period', () => !alive(pid), 5_000);
     const [row] = await runRows(knex, 'stubborn');
     assert.equal(row!.status, 'interrupted');

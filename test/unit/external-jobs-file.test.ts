@@ -140,7 +140,8 @@ test('every export carries the jobs of the file, started as `ontime run <name>`'
   assert.match(k8s.stdout, /name: "ontime-notify-late-sprs"/);
   assert.match(k8s.stdout, /args:\n\s+- "run"\n\s+- "notify-late-sprs"/);
   const systemd = await runCli(['export', 'systemd'], {}, { cwd: dir });
-  assert.match(systemd.stdout, /ExecStart=npx ontime run notify-late-sprs$/m);
+  assert.match(systemd.stdout, /ExecStart=npx ontime run notify-late-sprs\n.*\nKillSignal=SIGTERM\nKillMode=mixed\n/);
+  assert.doesNotMatch(systemd.stdout, /ExecStart=npx ontime cleanup-survey-progress\n.*\nKillSignal=SIGTERM\nKillMode/);
   const schtasks = await runCli(['export', 'schtasks'], {}, { cwd: dir });
   assert.match(schtasks.stdout, /npx ontime run notify-late-sprs &gt;&gt;/);
 });

@@ -46,6 +46,8 @@ function describeMapping(spec: ExternalJobSpec): string {
 }
 
 async function runCommand(ctx: JobContext, spec: ExternalJobSpec, killAfterMs: number, cwd: string, base: Record<string, unknown>): Promise<JobResult> {
+  // A stop asked for before the command starts (a signal while the lock was taken) starts nothing.
+  await ctx.checkpoint();
   const kept: string[] = [];
   const child = new SupervisedCommand({
     spec,

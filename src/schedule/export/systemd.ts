@@ -81,6 +81,9 @@ export function exportSystemd(jobs: readonly ExportJob[], options: ExportOptions
       // ontime stops cleanly at its own timeout (exit 75); this limit is only the backstop.
       `TimeoutStartSec=${hardLimitSeconds(job.timeoutSeconds)}`,
       'KillSignal=SIGTERM',
+      // A command of the jobs file: SIGTERM to ontime only, which forwards it to the command once
+      // and SIGKILLs it after its grace period; systemd's final SIGKILL of the cgroup stays the backstop.
+      ...(job.external ? ['KillMode=mixed'] : []),
       '',
     ].join('\n');
     const calendars = onCalendar(job.schedule, options.timeZone);
