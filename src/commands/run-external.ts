@@ -16,14 +16,15 @@ export const EXEC_DEFAULT_TIMEOUT = '1h';
 
 export async function runExternalJob(name: string, common: CommonOptions, jobOptions: Record<string, unknown>, inv: Invocation): Promise<number> {
   const def = findJob(name);
+  // Reported before any session exists, so what to do is part of the message.
   if (def && !def.external) {
-    throw new UsageError(`${def.name} is a built-in job`, `start it as \`ontime ${def.name}\``);
+    throw new UsageError(`${def.name} is a built-in job: start it as \`ontime ${def.name}\``);
   }
   if (!def) {
     const external = jobs.filter((j) => j.external).map((j) => j.name);
     throw new UsageError(
-      `the jobs file declares no job called "${name}"`,
-      external.length > 0 ? `its jobs are: ${external.join(', ')}` : 'no jobs file was found (ontime.jobs.yaml or ontime.jobs.json here, or ONTIME_JOBS_FILE); see docs/external-jobs.md',
+      `the jobs file declares no job called "${name}"; ` +
+        (external.length > 0 ? `its jobs are: ${external.join(', ')}` : 'no jobs file was found (ontime.jobs.yaml or ontime.jobs.json here, or ONTIME_JOBS_FILE); see docs/external-jobs.md'),
     );
   }
   return runJob(def, common, jobOptions, inv);
