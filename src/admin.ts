@@ -79,7 +79,8 @@ export const adminCommands: readonly AdminCommand[] = [
   },
   {
     name: 'history',
-    argument: { name: 'job', required: false, job: true },
+    // Not resolved through the registry: an `ontime exec --name …` job has runs but no entry.
+    argument: { name: 'job', required: false },
     description: 'recent runs (job_runs), newest first',
     needs: 'migrated-db',
     options: [{ flags: '--limit <n>', description: 'how many runs to show (default 20)', parse: positiveInteger('--limit') }, json, verbose],

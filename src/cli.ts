@@ -11,6 +11,7 @@ import { jobs, type JobDefinition } from './registry.js';
 import { parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
 import { packageVersion } from './version.js';
+import type { CommonOptions } from './runner/run-job.js';
 
 /** Wrap our parsers (which throw UsageError) into commander's invalid-argument errors. */
 function argParser<T>(parse: (value: string) => T) {
@@ -60,25 +61,53 @@ function addJobCommand(program: Command, def: JobDefinition, inv: Invocation, se
   }
   cmd.action(async (opts: Record<string, unknown>) => {
     const { runJob } = await import('./runner/run-job.js');
-    const jobOptions = Object.fromEntries(Object.entries(opts).filter(([k]) => !COMMON_KEYS.has(k)));
-    setExit(
-      await runJob(
-        def,
-        {
-          dryRun: Boolean(opts.dryRun),
-          verbose: Boolean(opts.verbose),
-          json: Boolean(opts.json),
-          now: opts.now as Date | undefined,
-          batchSize: opts.batchSize as number,
-          limit: opts.limit as number | undefined,
-          timeout: opts.timeout as number | undefined,
-          trigger: opts.trigger === 'run-due' ? 'run-due' : 'cli',
-          scheduledFor: opts.scheduledFor as Date | undefined,
-        },
-        jobOptions,
-        inv,
-      ),
+    setExit(await runJob(def, commonOptions(opts), jobOptionsOf(opts), inv));
+  });
+}
+
+function jobOptionsOf(opts: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(opts).filter(([k]) => !COMMON_KEYS.has(k)));
+}
+
+function commonOptions(opts: Record<string, unknown>): CommonOptions {
+  return {
+    dryRun: Boolean(opts.dryRun),
+    verbose: Boolean(opts.verbose),
+    json: Boolean(opts.json),
+    now: opts.now as Date | undefined,
+    batchSize: opts.batchSize as number,
+    limit: opts.limit as number | undefined,
+    timeout: opts.timeout as number | undefined,
+    trigger: opts.trigger === 'run-due' ? 'run-due' : 'cli',
+    scheduledFor: opts.scheduledFor as Date | undefined,
+  };
+}
+
+/** Commands that read the jobs file (ontime.jobs.yaml / .json), so they see external jobs too. */
+const JOB_LIST_COMMANDS = new Set(['run', 'run-due', 'work', 'jobs', 'history', 'why', 'check', 'enable', 'disable', 'export', 'locks']);
+
+/** `ontime run <job>` (a job of the jobs file) and `ontime exec … -- <command>` (no file). */
+function addExternalJobCommands(program: Command, inv: Invocation, setExit: (code: number) => void): void {
+  const killAfter = () =>
+    new Option('--kill-after <duration>', 'grace period between SIGTERM and SIGKILL of the command (default: the job\'s killAfter, or 25s)').argParser(
+      argParser(parseDuration('--kill-after')),
     );
+  const run = program.command('run <job>').description('run a job declared in the jobs file (ontime.jobs.yaml / ontime.jobs.json, or ONTIME_JOBS_FILE)');
+  addCommonJobOptions(run).addOption(killAfter());
+  run.action(async (name: string, opts: Record<string, unknown>) => {
+    const { runExternalJob } = await import('./commands/run-external.js');
+    setExit(await runExternalJob(name, commonOptions(opts), jobOptionsOf(opts), inv));
+  });
+  const exec = program
+    .command('exec')
+    .description('run any command as a job, without a jobs file: `ontime exec --name <name> [--schedule <cron>] -- <command …>`')
+    .argument('<command...>', 'the program and its arguments (after --), run without a shell')
+    .requiredOption('--name <name>', 'the job name (kebab-case) for the lock, history and alerts')
+    .option('--schedule <cron>', 'the crontab schedule this line runs on: claims its slot, so two hosts run it once per slot');
+  addCommonJobOptions(exec).addOption(killAfter());
+  exec.action(async (command: string[], opts: Record<string, unknown>) => {
+    const { execCommand } = await import('./commands/run-external.js');
+    setExit(await execCommand(command, commonOptions(opts), jobOptionsOf(opts), inv));
   });
 }
 
@@ -119,8 +148,13 @@ export function buildProgram(inv: Invocation, setExit: (code: number) => void): 
       'after',
       '\nExit codes: 0 done · 1 some items failed · 64 usage · 69 SMTP unreachable · 70 bug · 75 retry later · 78 configuration · 130/143 stopped by a signal',
     );
-  for (const def of jobs) addJobCommand(program, def, inv, setExit);
+  // External jobs are started with `ontime run <name>`; only built-in ones are commands of their own.
+  for (const def of jobs.filter((j) => !j.external)) addJobCommand(program, def, inv, setExit);
+  addExternalJobCommands(program, inv, setExit);
   for (const spec of adminCommands) addAdminCommand(program, spec, inv, setExit);
+  program.hook('preAction', async (_program, command) => {
+    if (JOB_LIST_COMMANDS.has(command.name())) await (await import('./external/jobs-file.js')).loadExternalJobs(inv);
+  });
   return program;
 }
 

@@ -5,6 +5,7 @@
 import { UsageError } from './errors.js';
 import { integer, idList, positiveInteger } from './parse.js';
 import type { JobHandler } from './runner/types.js';
+import type { ExternalJobSpec } from './external/validate.js';
 
 export interface JobOptionSpec {
   /** commander flags, e.g. `--older-than-days <n>` */
@@ -32,9 +33,13 @@ export interface JobDefinition {
    */
   validate?(options: Record<string, unknown>): Promise<void>;
   load(): Promise<{ default: JobHandler<any> }>;
+  /** The words after `ontime` that start this job; default: its name. External jobs: `run <name>`. */
+  runArgs?: string[];
+  /** Set for a job declared in the jobs file (a command ontime did not write). */
+  external?: ExternalJobSpec;
 }
 
-export const jobs: readonly JobDefinition[] = [
+export const jobs: JobDefinition[] = [
   {
     name: 'release-scheduled-cases',
     alias: 'release_scheduled_cases',
@@ -127,4 +132,21 @@ export function resolveJob(nameOrAlias: string): JobDefinition {
   const job = findJob(nameOrAlias);
   if (job) return job;
   throw new UsageError(`unknown job "${nameOrAlias}"; jobs: ${jobs.map((j) => j.name).join(', ')}`, '`ontime jobs` lists them with their schedules');
+}
+
+/** The built-in jobs come first; the jobs file's entries follow once it has been read. */
+const builtInCount = jobs.length;
+
+export function builtInJobNames(): ReadonlySet<string> {
+  return new Set(jobs.slice(0, builtInCount).flatMap((j) => [j.name, j.alias]));
+}
+
+/** Put the jobs file's jobs after the built-in ones (replacing those of an earlier read). */
+export function setExternalJobs(defs: JobDefinition[]): void {
+  jobs.splice(builtInCount, jobs.length - builtInCount, ...defs);
+}
+
+/** The words after `ontime` that start a job. */
+export function startArgs(def: Pick<JobDefinition, 'name' | 'runArgs'>): string[] {
+  return def.runArgs ?? [def.name];
 }

@@ -4,6 +4,7 @@ import { formatUtc } from '../output.js';
 import { fromDbInstant } from '../db/time.js';
 import type { AdminContext } from '../runner/admin.js';
 import type { JobRunRow } from '../db/job-runs.js';
+import { findJob, resolveJob } from '../registry.js';
 
 interface HistoryOptions {
   args: string[];
@@ -13,8 +14,16 @@ interface HistoryOptions {
 }
 
 const DEFAULT_LIMIT = 20;
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
-export default async function history({ session, db, job }: AdminContext, options: HistoryOptions): Promise<number> {
+/** A job of the registry, or a name no entry has that may still have runs: an `ontime exec --name …` job. */
+function jobNamed(name: string | undefined): { name: string } | undefined {
+  if (name === undefined) return undefined;
+  return findJob(name) ?? (KEBAB.test(name) ? { name } : resolveJob(name));
+}
+
+export default async function history({ session, db }: AdminContext, options: HistoryOptions): Promise<number> {
+  const job = jobNamed(options.args[0]);
   const { recentRuns } = await import('../db/job-runs.js');
   const rows = await recentRuns(db, { job: job?.name, limit: options.limit ?? DEFAULT_LIMIT });
   const runs = rows.map(toRun);

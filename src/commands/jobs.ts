@@ -29,6 +29,8 @@ export default async function listJobs({ out, config, db }: AdminContext, option
         alias: status.job.alias,
         description: status.job.description,
         schedule: status.job.schedule,
+        // Declared in the jobs file: started as `ontime run <job>`.
+        ...(status.job.external ? { external: true, startedAs: `ontime ${(status.job.runArgs ?? []).join(' ')}` } : {}),
         enabled: status.enabled,
         nextRun: status.next?.toISOString() ?? null,
         nextRunLocal: status.next ? formatInZone(status.next, tz) : null,
@@ -54,6 +56,7 @@ export default async function listJobs({ out, config, db }: AdminContext, option
   out.line(out.style.bold(render(header)));
   for (const r of table) out.line(render(r));
   out.line('');
+  if (rows.some((r) => r.status.job.external)) out.line('Jobs of the jobs file start with `ontime run <job>` (docs/external-jobs.md).');
   out.line(`Schedules are read in ${tz}${tz === 'UTC' ? ' (set ONTIME_TIMEZONE to change)' : ''}. \`ontime why <job>\` explains a job's latest slot.`);
   return 0;
 }

@@ -13,7 +13,7 @@ import { OntimeError } from '../errors.js';
 import { isJobEnabled } from '../db/job-settings.js';
 import { lastScheduledRun, runForSlot, type JobRun } from '../db/job-status.js';
 import { formatUtc, type Output } from '../output.js';
-import { jobs, type JobDefinition } from '../registry.js';
+import { jobs, startArgs, type JobDefinition } from '../registry.js';
 import { evaluateDue } from '../schedule/due.js';
 import { exitMeaning, spawnJob, worstExitCode } from './spawn-job.js';
 import { formatInZone } from './time-format.js';
@@ -166,7 +166,7 @@ export async function runDuePass(o: DispatchOptions): Promise<DispatchResult> {
         continue;
       }
       if (!talk) out.line(`  ${e.job.name}: starting for slot ${slotText(e.slot!, o.timezone)}${missedNote(e)}`);
-      const args = [e.job.name, '--trigger', 'run-due', '--scheduled-for', slotIso];
+      const args = [...startArgs(e.job), '--trigger', 'run-due', '--scheduled-for', slotIso];
       if (o.passNow) args.push('--now', o.now.toISOString());
       const child = await spawnJob({
         args,

@@ -7,7 +7,7 @@ import { utcDay } from '../db/time.js';
 import type { Mailer } from '../mail/mailer.js';
 import { eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
 import type { RunHooks } from './hooks.js';
-import { RunInterrupted } from './signals.js';
+import { RunInterrupted, type StopListener, type StopSignals } from './signals.js';
 import type { BatchSpec, BatchTotals, JobContext, PageSpec } from './types.js';
 
 interface RunContextInit {
@@ -27,6 +27,8 @@ interface RunContextInit {
   hooks: RunHooks;
   /** Run before every batch after the time limit check: fencing, signals (real runs). */
   beforeBatch?: () => Promise<void>;
+  /** The run's SIGTERM/SIGINT handling (real runs), for handlers that forward stop requests. */
+  signals?: StopSignals;
 }
 
 export class RunContext implements JobContext {
@@ -41,6 +43,9 @@ export class RunContext implements JobContext {
   readonly actor: string;
   readonly runId: number | null;
   readonly hooks: RunHooks;
+  /** Epoch milliseconds at which the time limit (--timeout) is reached. */
+  readonly deadlineAt: number;
+  private readonly signals?: StopSignals;
   private left: number;
   private readonly deadline: number;
   private readonly timeoutMs: number;
@@ -71,6 +76,13 @@ export class RunContext implements JobContext {
     this.deadline = init.deadline;
     this.timeoutMs = init.timeoutMs;
     this.beforeBatch = init.beforeBatch;
+    this.signals = init.signals;
+    this.deadlineAt = init.deadline;
+  }
+
+  /** Be told of SIGTERM/SIGINT the moment they arrive (real runs; a dry run has none). */
+  onStop(listener: StopListener): () => void {
+    return this.signals?.onRequest(listener) ?? (() => undefined);
   }
 
   get dialect() {

@@ -184,7 +184,7 @@ async function realRun(r: RealRun): Promise<number> {
     const heldLock = lock;
     const ctx = new RunContext({
       job: def, db, config, out, now: r.now, dryRun: false, verbose: common.verbose, batchSize: common.batchSize,
-      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, hooks: r.hooks,
+      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, hooks: r.hooks, signals,
       beforeBatch: async () => {
         await r.hooks.beforeCheckpoint(out);
         if (!(await heldLock.confirm())) {
@@ -221,7 +221,7 @@ async function realRun(r: RealRun): Promise<number> {
       exitCode = described.exitCode;
       status = failure instanceof RunInterrupted ? 'interrupted' : 'failed';
       summary = ctx.summarySoFar();
-      if (failure instanceof RunInterrupted) summary.stoppedBy = failure.reason;
+      if (failure instanceof RunInterrupted) Object.assign(summary, { stoppedBy: failure.reason }, failure.details);
       errorText = described.message;
       out.error(described.message, described.hint, { exitCode });
       if (common.verbose && failure instanceof Error && failure.stack) out.stack(failure.stack);

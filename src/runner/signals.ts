@@ -14,6 +14,8 @@ export class RunInterrupted extends OntimeError {
     readonly reason: StopReason,
     message: string,
     hint?: string,
+    /** Added to the run's summary (e.g. how a stopped command ended). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message, reason === 'SIGTERM' ? ExitCode.sigterm : reason === 'SIGINT' ? ExitCode.sigint : ExitCode.tempfail, hint);
   }
@@ -38,10 +40,13 @@ export function signalExitCode(signal: NodeJS.Signals): number {
   return signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
 }
 
+export type StopListener = (signal: 'SIGTERM' | 'SIGINT', again: boolean) => void;
+
 export class StopSignals {
   /** The signal that asked us to stop, if any. */
   requested: 'SIGTERM' | 'SIGINT' | null = null;
   private uninstall?: () => void;
+  private readonly listeners = new Set<StopListener>();
 
   constructor(private readonly out: Output) {}
 
@@ -54,7 +59,18 @@ export class StopSignals {
     this.uninstall = undefined;
   }
 
+  /**
+   * Be told of each stop request as it arrives (a handler running a child process forwards it);
+   * `again` is the second signal, after which the process stops at once. Returns the unsubscribe.
+   */
+  onRequest(listener: StopListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private onSignal(signal: NodeJS.Signals): void {
+    const name = signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+    for (const listener of this.listeners) listener(name, this.requested !== null);
     if (this.requested) {
       // Second signal: stop now. Without our handlers the signal's default action ends the
       // process (exit status 128 + n); an advisory lock goes with the connection, a lease expires.

@@ -112,6 +112,13 @@ export interface JobContext {
   remaining(): number;
   /** Called by the runner before every batch: lease still ours, time limit, signals. Throws to stop. */
   checkpoint(): Promise<void>;
+  /** Epoch milliseconds at which the time limit (--timeout) is reached. */
+  readonly deadlineAt?: number;
+  /**
+   * Be told of SIGTERM/SIGINT the moment they arrive (`again`: the second one, after which the
+   * process stops at once); for a handler whose work is a child process. Returns the unsubscribe.
+   */
+  onStop?(listener: (signal: 'SIGTERM' | 'SIGINT', again: boolean) => void): () => void;
   /** The mail layer, loaded (with nodemailer) on first use. */
   mailer(): Promise<Mailer>;
   /** `Starting <what> at 2026-11-23 02:00:00 UTC`, marked when it is a dry run. */

@@ -77,14 +77,14 @@ describe('exit codes without a database', () => {
     }
   });
 
-  test('--help loads neither knex nor a database driver', () => {
+  test('--help loads neither knex nor a database driver (nor the YAML parser)', () => {
     const script = `
       import { main } from './dist/cli.js';
       import { createRequire } from 'node:module';
       const sink = { write() { return true; } };
       await main(['--help'], { streams: { stdout: sink, stderr: sink } });
       const loaded = Object.keys(createRequire(import.meta.url).cache);
-      process.stdout.write(JSON.stringify(loaded.filter((p) => /node_modules\\/(knex|pg|mysql2|better-sqlite3|nodemailer)\\//.test(p))));
+      process.stdout.write(JSON.stringify(loaded.filter((p) => /node_modules\\/(knex|pg|mysql2|better-sqlite3|nodemailer|yaml)\\//.test(p))));
     `;
     const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8' }));
     assert.deepEqual(loaded, []);

@@ -1,4 +1,5 @@
 /** registry → one crontab (a crontab is one file, installed with `crontab FILE`). */
+import { startArgs } from '../../registry.js';
 import { EXIT_CODE_LINES, isUtc, shQuote } from './common.js';
 import type { ExportJob, ExportOptions, ExportResult } from './types.js';
 
@@ -34,7 +35,7 @@ export function exportCrontab(jobs: readonly ExportJob[], options: ExportOptions
     '# Exit codes (cron ignores them; watch them with `ontime check` or read `ontime history`):',
     ...EXIT_CODE_LINES.map((l) => `#   ${l}`),
     '#',
-    `# Try a job by hand first: ${run(jobs.find((j) => j.schedule)?.name ?? 'jobs', ' --dry-run --verbose')}`,
+    `# Try a job by hand first: ${run(startArgs(jobs.find((j) => j.schedule) ?? { name: 'jobs' }).join(' '), ' --dry-run --verbose')}`,
     '',
     `CRON_TZ=${options.timeZone}`,
     'SHELL=/bin/sh',
@@ -45,10 +46,10 @@ export function exportCrontab(jobs: readonly ExportJob[], options: ExportOptions
     if (job.schedule) {
       lines.push(`# ${job.name}: ${job.description}`);
       const log = shQuote(`${logDir}/${job.name}.log`);
-      lines.push(`${job.schedule} ${cronSafe(scheduled(job.name))} >> ${log} 2>&1`);
+      lines.push(`${job.schedule} ${cronSafe(scheduled(startArgs(job).join(' ')))} >> ${log} 2>&1`);
     } else {
       lines.push(`# ${job.name}: ${job.description}. Started by hand, not scheduled:`);
-      lines.push(`#   ${run(job.name)} --help`);
+      lines.push(`#   ${run(startArgs(job).join(' '))} --help`);
     }
     lines.push('');
   }

@@ -19,6 +19,7 @@
  * The container command runs ontime itself as PID 1, so the kubelet's SIGTERM reaches it: it
  * finishes its batch, records the run interrupted and exits 143 within the grace period.
  */
+import { startArgs } from '../../registry.js';
 import { defaultCatchUpWindow } from '../due.js';
 import { hardLimitSeconds, splitWords } from './common.js';
 import { toYaml } from './yaml-text.js';
@@ -147,7 +148,7 @@ export function exportK8s(jobs: readonly ExportJob[], options: ExportOptions, no
                     image,
                     imagePullPolicy: 'IfNotPresent',
                     command,
-                    args: [job.name],
+                    args: startArgs(job),
                     workingDir: options.cwd,
                     envFrom,
                     env,

@@ -7,6 +7,7 @@
  * encoding="UTF-16"; the copy printed on stdout (UTF-8 text) says encoding="UTF-8" so that it is
  * honest about its own bytes. Import the --out files.
  */
+import { startArgs } from '../../registry.js';
 import { parseCron } from '../cron.js';
 import { EXIT_CODE_LINES, hardLimitSeconds, isoDuration, isUtc } from './common.js';
 import { ExportError, type ExportJob, type ExportOptions, type ExportResult, type ExportedFile } from './types.js';
@@ -122,7 +123,7 @@ function taskXml(job: ExportJob, options: ExportOptions, encodingLabel: string, 
   const log = `${logDir.replace(/[\\/]+$/, '')}\\${job.name}.log`;
   // cmd /s /c "…": /s strips exactly the outer quotes, so the inner quoted log path survives.
   // cmd's exit code is ontime's, which Task Scheduler shows as the Last Run Result (64 = 0x40).
-  const args = `/d /s /c "${windowsCommand(options.command)} ${job.name} >> "${log}" 2>&1"`;
+  const args = `/d /s /c "${windowsCommand(options.command)} ${startArgs(job).join(' ')} >> "${log}" 2>&1"`;
   const description =
     `${job.description}. Schedule (cron): ${job.schedule}` +
     (utc ? ' UTC.' : ` in ${options.timeZone}; this machine's time zone must be ${options.timeZone}.`) +
@@ -192,7 +193,7 @@ export function exportSchtasks(jobs: readonly ExportJob[], options: ExportOption
   ];
   for (const job of jobs) {
     if (!job.schedule) {
-      install.push(`REM ${job.name}: started by hand, not scheduled (${options.command} ${job.name} --help).`);
+      install.push(`REM ${job.name}: started by hand, not scheduled (${options.command} ${startArgs(job).join(' ')} --help).`);
       continue;
     }
     files.push({

@@ -6,6 +6,7 @@
  * not in UTC. Cron's day-of-month/day-of-week OR becomes two OnCalendar lines (systemd ANDs
  * the parts of one expression).
  */
+import { startArgs } from '../../registry.js';
 import { parseCron } from '../cron.js';
 import { EXIT_CODE_LINES, hardLimitSeconds, isUtc } from './common.js';
 import type { ExportJob, ExportOptions, ExportResult, ExportedFile } from './types.js';
@@ -76,10 +77,13 @@ export function exportSystemd(jobs: readonly ExportJob[], options: ExportOptions
       '#User=ontime',
       `WorkingDirectory=${cwd}`,
       ...(options.envFile ? [`EnvironmentFile=${options.envFile}`] : ['# ontime also reads .env from WorkingDirectory; or: EnvironmentFile=/etc/ontime/ontime.env']),
-      `ExecStart=${options.command.replace(/%/g, '%%')} ${quoteArg(job.name)}`,
+      `ExecStart=${options.command.replace(/%/g, '%%')} ${startArgs(job).map(quoteArg).join(' ')}`,
       // ontime stops cleanly at its own timeout (exit 75); this limit is only the backstop.
       `TimeoutStartSec=${hardLimitSeconds(job.timeoutSeconds)}`,
       'KillSignal=SIGTERM',
+      // A command of the jobs file: SIGTERM to ontime only, which forwards it to the command once
+      // and SIGKILLs it after its grace period; systemd's final SIGKILL of the cgroup stays the backstop.
+      ...(job.external ? ['KillMode=mixed'] : []),
       '',
     ].join('\n');
     const calendars = onCalendar(job.schedule, options.timeZone);

@@ -2,7 +2,7 @@
 import type { JobDefinition } from '../../registry.js';
 
 /** The part of a registry entry an exporter reads. */
-export type ExportJob = Pick<JobDefinition, 'name' | 'alias' | 'description' | 'schedule' | 'timeoutSeconds'>;
+export type ExportJob = Pick<JobDefinition, 'name' | 'alias' | 'description' | 'schedule' | 'timeoutSeconds' | 'runArgs' | 'external'>;
 
 export interface ExportOptions {
   /**
