@@ -66,7 +66,7 @@ export async function runJob(
   const now = common.now ?? clockAtStart;
   const header = () => ({ job: def.name, dryRun: common.dryRun, now: now.toISOString() });
   return withSession(inv, { json: common.json, verbose: common.verbose, jsonOnError: header }, async (session) => {
-    await def.validate?.(jobOptions);
+    await def.validate?.(jobOptions, session.config);
     if (common.now && !common.dryRun && common.now.getTime() > clockAtStart.getTime() + NOW_SLACK_MS) {
       throw new UsageError(
         `--now ${common.now.toISOString()} is later than the clock (${clockAtStart.toISOString()})`,
