@@ -196,6 +196,13 @@ const adminCommands: AdminSpec[] = [
     load: () => import('./commands/export.js'),
   },
   {
+    name: 'restore-database',
+    args: '<file>',
+    description: 'SQLite only: replace the database with a backup-database copy (the current file is copied aside first)',
+    options: [['--yes', 'confirm: everything in the database is replaced'], jsonOption, verboseOption],
+    load: () => import('./commands/restore-database.js'),
+  },
+  {
     name: 'demo',
     description: 'try ontime with no setup: a SQLite demo database with example data, every job run, what to try next',
     options: [verboseOption],

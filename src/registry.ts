@@ -129,6 +129,15 @@ export const jobs: readonly JobDefinition[] = [
     },
     load: () => import('./jobs/prune-history/index.js'),
   },
+  {
+    name: 'backup-database',
+    alias: 'backup_database',
+    description: 'Back up the database into ONTIME_BACKUP_DIR (SQLite online backup, pg_dump, mariadb-dump), verified; keep the newest --keep',
+    schedule: '15 1 * * *',
+    timeoutSeconds: 60 * 60,
+    options: [{ flags: '--keep <n>', description: 'how many backups to keep (older ones are deleted after the new one is verified)', parse: positiveInteger('--keep'), defaultValue: 7 }],
+    load: () => import('./jobs/backup-database/index.js'),
+  },
 ];
 
 export function findJob(nameOrAlias: string): JobDefinition | undefined {
