@@ -191,9 +191,17 @@ const adminCommands: AdminSpec[] = [
       ['--secret <name>', 'Secret holding the environment (k8s)'],
       ['--randomized-delay <duration>', 'RandomizedDelaySec for timers (systemd)'],
       ['--out <dir>', 'write one file per job into this directory instead of printing'],
+      ['--defaults', 'export the built-in schedules without reading the database'],
       verboseOption,
     ],
     load: () => import('./commands/export.js'),
+  },
+  {
+    name: 'schedule',
+    args: '<job> [cron]',
+    description: "set a job's schedule (stored in system_settings; run-due, jobs, why, check and export follow it); --reset restores the default",
+    options: [['--reset', 'remove the stored schedule: back to the built-in default'], jsonOption, verboseOption],
+    load: () => import('./commands/schedule.js'),
   },
   {
     name: 'restore-database',

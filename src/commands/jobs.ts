@@ -3,7 +3,7 @@ import { jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { statusesOf } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
 import { formatUtc } from '../output.js';
-import { jobs } from '../registry.js';
+import { jobsWithSchedules } from '../db/job-settings.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
 export interface JobsOptions {
@@ -20,7 +20,9 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
     const now = options.now ?? new Date();
     const tz = config.timezone;
     const dialect = config.database.dialect;
-    const statuses = await statusesOf(db, dialect, jobs, now, tz);
+    const scheduled = await jobsWithSchedules(db);
+    const statuses = await statusesOf(db, dialect, scheduled, now, tz);
+    const overridden = new Set(scheduled.filter((j) => j.scheduleOverridden).map((j) => j.name));
     const rows: Array<{ status: (typeof statuses)[number]; last: JobRun | undefined }> = [];
     for (const status of statuses) rows.push({ status, last: await lastRun(db, dialect, status.job.name) });
 
@@ -33,6 +35,7 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
           alias: status.job.alias,
           description: status.job.description,
           schedule: status.job.schedule,
+          scheduleOverridden: overridden.has(status.job.name),
           enabled: status.enabled,
           nextRun: status.next?.toISOString() ?? null,
           nextRunLocal: status.next ? formatInZone(status.next, tz) : null,
@@ -47,7 +50,7 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
     const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), 'LAST RUN'];
     const table = rows.map(({ status, last }) => [
       status.job.name,
-      status.job.schedule ?? '(by hand)',
+      status.job.schedule === null ? '(by hand)' : `${status.job.schedule}${overridden.has(status.job.name) ? ' *' : ''}`,
       status.enabled ? 'yes' : 'no',
       status.next ? formatUtc(status.next) : '-',
       ...(showLocal ? [status.next ? formatInZone(status.next, tz) : '-'] : []),
@@ -58,6 +61,7 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
     out.line(out.style.bold(render(header)));
     for (const r of table) out.line(render(r));
     out.line('');
+    if (overridden.size > 0) out.line('* schedule set with `ontime schedule` (`ontime schedule <job> --reset` restores the default)');
     out.line(`Schedules are read in ${tz}${tz === 'UTC' ? ' (set ONTIME_TIMEZONE to change)' : ''}. \`ontime why <job>\` explains a job's latest slot.`);
     return 0;
   });

@@ -4,6 +4,7 @@
  * when its next slot is.
  */
 import { UsageError } from '../errors.js';
+import { jobsWithSchedules } from '../db/job-settings.js';
 import { installedAt, jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { jobEnabled, jobStatus, type JobStatus } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
@@ -21,11 +22,13 @@ export interface WhyOptions {
 export default async function why(options: WhyOptions, inv: Invocation): Promise<number> {
   return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
     const name = options.args[0] ?? '';
-    const def = findJob(name);
-    if (!def) throw new UsageError(`no job is called "${name}"`, `the jobs are: ${jobs.map((j) => j.name).join(', ')}`);
+    const known = findJob(name);
+    if (!known) throw new UsageError(`no job is called "${name}"`, `the jobs are: ${jobs.map((j) => j.name).join(', ')}`);
     const { out, config } = session;
     const db = await session.db();
     await assertMigrated(db);
+    const [def] = await jobsWithSchedules(db, [known]);
+    if (!def) throw new UsageError(`no job is called "${name}"`);
     const now = options.now ?? new Date();
     const tz = config.timezone;
     const dialect = config.database.dialect;
@@ -40,6 +43,7 @@ export default async function why(options: WhyOptions, inv: Invocation): Promise
         now: now.toISOString(),
         timezone: tz,
         schedule: def.schedule,
+        scheduleOverridden: def.scheduleOverridden,
         enabled,
         state: s.kind,
         slot: 'slot' in s && s.slot ? s.slot.toISOString() : null,
@@ -55,7 +59,7 @@ export default async function why(options: WhyOptions, inv: Invocation): Promise
     }
 
     const when = (d: Date) => (tz === 'UTC' ? formatUtc(d) : `${formatUtc(d)} (${formatInZone(d, tz)})`);
-    out.line(out.style.bold(def.name) + `: ${def.schedule ? `schedule ${def.schedule}, read in ${tz}` : 'no schedule'}; ${enabled ? 'enabled' : 'disabled'}`);
+    out.line(out.style.bold(def.name) + `: ${def.schedule ? `schedule ${def.schedule}${def.scheduleOverridden ? ` (set with ontime schedule; default ${def.defaultSchedule})` : ''}, read in ${tz}` : 'no schedule'}; ${enabled ? 'enabled' : 'disabled'}`);
     const s = status.state;
     if ('slot' in s && s.slot) out.line(`Latest slot: ${when(s.slot)}`);
     out.line(`  ${explain(status, now, tz)}`);
