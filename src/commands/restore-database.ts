@@ -5,7 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Config } from '../config.js';
 import { ExitCode, TemporaryError, UsageError } from '../errors.js';
+import type { Output } from '../output.js';
 import { withSession, type Invocation } from '../runner/session.js';
 
 export interface RestoreOptions {
@@ -13,6 +15,28 @@ export interface RestoreOptions {
   yes?: boolean;
   json?: boolean;
   verbose?: boolean;
+}
+
+/**
+ * The backup was taken while runs were going on (backup-database's own, at least): their leases
+ * and `running` rows came back with it. No run holds a lock now (checked above), so those leases
+ * are stale and those runs ended long ago: free the leases, mark the runs abandoned.
+ */
+async function settleRunBookkeeping(database: Config['database'], out: Output): Promise<void> {
+  const { connect } = await import('../db/connect.js');
+  const { deleteLease, listLeases } = await import('../db/locks.js');
+  const { abandonRunningRuns } = await import('../db/job-runs.js');
+  const knex = await connect(database);
+  try {
+    const leases = await listLeases(knex, 'sqlite');
+    for (const lease of leases) await deleteLease(knex, lease.name);
+    const running: Array<{ job: string }> = await knex('job_runs').where({ status: 'running' }).distinct('job');
+    let abandoned = 0;
+    for (const { job } of running) abandoned += (await abandonRunningRuns(knex, 'sqlite', job, 'restore-database', new Date())).length;
+    if (leases.length + abandoned > 0) out.line(`Freed ${leases.length} lease(s) and marked ${abandoned} run(s) abandoned that were in progress when the backup was taken`);
+  } finally {
+    await knex.destroy();
+  }
 }
 
 export default async function restoreDatabase(options: RestoreOptions, inv: Invocation): Promise<number> {
@@ -52,6 +76,7 @@ export default async function restoreDatabase(options: RestoreOptions, inv: Invo
     await restoreSqlite(source, target);
     const after = await checkSqliteFile(target);
     out.line(`Restored ${target} from ${source} (integrity_check: ${after})`);
+    if (after === 'ok') await settleRunBookkeeping(config.database, out);
     if (options.json) out.emitJson({ restored: target, from: source, previous: aside, integrityCheck: after });
     return after === 'ok' ? ExitCode.ok : ExitCode.internal;
   });

@@ -195,6 +195,9 @@ forEachDatabase('backup-database', (db) => {
     assert.equal(restored.code, 0, restored.stderr + restored.stdout);
     const summary = JSON.parse(restored.stdout);
     assert.equal(await countCases(), 10);
+    // The backup run's own lease and `running` row came back with the copy; both are settled.
+    assert.equal((await db().knex('job_locks')).length, 0);
+    assert.equal((await db().knex('job_runs').where({ status: 'running' })).length, 0);
     const Database = (await import(join(repoRoot, 'node_modules', 'better-sqlite3', 'lib', 'index.js'))).default;
     const aside = new Database(summary.previous, { readonly: true });
     assert.equal(aside.prepare('SELECT count(*) AS n FROM cases').get().n, 3);
