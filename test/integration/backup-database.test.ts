@@ -87,6 +87,22 @@ forEachDatabase('backup-database', (db) => {
     assert.deepEqual(readdirSync(dir), []);
   });
 
+  test('a dump that fails deletes no older backup and leaves no partial file', async (t) => {
+    if (db().name === 'sqlite') return t.skip('no dump tool on SQLite');
+    const dir = freshDir('failing');
+    const older = ['ontime-20250101T011500.000Z', 'ontime-20250102T011500.000Z'].map((n) => `${n}.${db().name === 'postgres' ? 'pgdump' : 'sql.gz'}`);
+    for (const name of older) writeFileSync(join(dir, name), 'old backup');
+    const wrapDir = freshDir('failing-tool');
+    for (const tool of ['pg_dump', 'mariadb-dump']) {
+      writeFileSync(join(wrapDir, tool), '#!/bin/sh\necho "dump refused" >&2\nexit 2\n');
+      chmodSync(join(wrapDir, tool), 0o755);
+    }
+    const res = await backup(dir, ['--keep', '1'], { PATH: `${wrapDir}:${process.env.PATH}` });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /exited with 2: dump refused/);
+    assert.deepEqual(readdirSync(dir).sort(), older);
+  });
+
   test('a password in DATABASE_URL reaches the dump tool only through its environment', async (t) => {
     if (db().name === 'sqlite') return t.skip('no password on SQLite');
     const password = `Pw-${process.pid}-secret`;
