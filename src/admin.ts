@@ -26,6 +26,8 @@ export interface AdminArgument {
   required: boolean;
   /** A job name or alias: resolved before connecting; the command gets the JobDefinition. */
   job?: boolean;
+  /** Further positional arguments after it, in commander's notation (e.g. `[cron]`). */
+  more?: string;
 }
 
 interface AdminBase {
@@ -178,9 +180,26 @@ export const adminCommands: readonly AdminCommand[] = [
       { flags: '--secrets-as-files [names]', description: 'mount the Secret as files and set <NAME>_FILE (default DATABASE_URL,EMAIL_HOST_PASSWORD) (k8s)' },
       { flags: '--randomized-delay <duration>', description: 'RandomizedDelaySec for timers (systemd)' },
       { flags: '--out <dir>', description: 'write one file per job into this directory instead of printing' },
+      { flags: '--defaults', description: 'export the built-in schedules without reading the database' },
       verbose,
     ],
     load: () => import('./commands/export.js'),
+  },
+  {
+    name: 'schedule',
+    argument: { name: 'job', required: true, more: '[cron]' },
+    description: "set a job's schedule (stored in system_settings; run-due, jobs, why, check and export follow it); --reset restores the default",
+    needs: 'none',
+    options: [{ flags: '--reset', description: 'remove the stored schedule: back to the built-in default' }, json, verbose],
+    load: () => import('./commands/schedule.js'),
+  },
+  {
+    name: 'restore-database',
+    argument: { name: 'file', required: true },
+    description: 'SQLite only: replace the database with a backup-database copy (the current file is copied aside first)',
+    needs: 'none',
+    options: [{ flags: '--yes', description: 'confirm: everything in the database is replaced' }, json, verbose],
+    load: () => import('./commands/restore-database.js'),
   },
   {
     name: 'demo',

@@ -112,7 +112,8 @@ function addExternalJobCommands(program: Command, inv: Invocation, setExit: (cod
 }
 
 function addAdminCommand(program: Command, spec: AdminCommand, inv: Invocation, setExit: (code: number) => void): void {
-  const arg = spec.argument && (spec.argument.required ? `<${spec.argument.name}>` : `[${spec.argument.name}]`);
+  const first = spec.argument && (spec.argument.required ? `<${spec.argument.name}>` : `[${spec.argument.name}]`);
+  const arg = first && (spec.argument?.more ? `${first} ${spec.argument.more}` : first);
   const cmd = program.command(arg ? `${spec.name} ${arg}` : spec.name).description(spec.description);
   for (const { flags, description, parse } of spec.options) {
     const option = new Option(flags, description);

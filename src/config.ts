@@ -50,6 +50,10 @@ export interface Config {
   pingUrl?: string;
   timezone: string;
   lockMode: 'auto' | 'table';
+  /** ONTIME_ARCHIVE_DIR, absolute: where prune-history writes audit_log archives (unset: none). */
+  archiveDir?: string;
+  /** ONTIME_BACKUP_DIR, absolute (default ./backups): where backup-database writes. */
+  backupDir: string;
   /** The merged environment, for the few modules that read variables of their own. */
   env: Record<string, string | undefined>;
 }
@@ -136,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     pingUrl,
     timezone,
     lockMode,
+    archiveDir: merged.ONTIME_ARCHIVE_DIR?.trim() ? resolve(cwd, merged.ONTIME_ARCHIVE_DIR.trim()) : undefined,
+    backupDir: resolve(cwd, merged.ONTIME_BACKUP_DIR?.trim() || 'backups'),
     env: merged,
   };
 }

@@ -6,6 +6,7 @@ import { UsageError } from './errors.js';
 import { integer, idList, positiveInteger } from './parse.js';
 import type { JobHandler } from './runner/types.js';
 import type { ExternalJobSpec } from './external/validate.js';
+import type { Config } from './config.js';
 
 export interface JobOptionSpec {
   /** commander flags, e.g. `--older-than-days <n>` */
@@ -31,7 +32,7 @@ export interface JobDefinition {
    * Checks of the job's own options that need no database (exit 64). Run before connecting, so a
    * wrong command line is refused as such and never recorded as a failed run.
    */
-  validate?(options: Record<string, unknown>): Promise<void>;
+  validate?(options: Record<string, unknown>, config?: Config): Promise<void>;
   load(): Promise<{ default: JobHandler<any> }>;
   /** The words after `ontime` that start this job; default: its name. External jobs: `run <name>`. */
   runArgs?: string[];
@@ -117,6 +118,31 @@ export const jobs: JobDefinition[] = [
       },
     ],
     load: () => import('./jobs/cleanup-survey-progress/index.js'),
+  },
+  {
+    name: 'prune-history',
+    alias: 'prune_history',
+    description: "Delete old job runs, clear old emails' personal data, archive old audit rows (with --audit-days)",
+    schedule: '30 4 * * *',
+    timeoutSeconds: 30 * 60,
+    options: [
+      { flags: '--runs-days <n>', description: 'delete job runs finished more than n days ago (each job keeps its newest 20)', parse: positiveInteger('--runs-days'), defaultValue: 90 },
+      { flags: '--outbox-days <n>', description: 'clear recipient, subject and body of messages sent or failed more than n days ago', parse: positiveInteger('--outbox-days'), defaultValue: 30 },
+      { flags: '--audit-days <n>', description: 'archive audit rows older than n days to ONTIME_ARCHIVE_DIR, then delete them', parse: positiveInteger('--audit-days') },
+    ],
+    validate: async (options, config) => {
+      (await import('./jobs/prune-history/index.js')).validatePruneOptions(options, config);
+    },
+    load: () => import('./jobs/prune-history/index.js'),
+  },
+  {
+    name: 'backup-database',
+    alias: 'backup_database',
+    description: 'Back up the database into ONTIME_BACKUP_DIR (SQLite online backup, pg_dump, mariadb-dump), verified; keep the newest --keep',
+    schedule: '15 1 * * *',
+    timeoutSeconds: 60 * 60,
+    options: [{ flags: '--keep <n>', description: 'how many backups to keep (older ones are deleted after the new one is verified)', parse: positiveInteger('--keep'), defaultValue: 7 }],
+    load: () => import('./jobs/backup-database/index.js'),
   },
 ];
 

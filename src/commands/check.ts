@@ -6,7 +6,7 @@
 import { describeError } from '../errors.js';
 import { NAGIOS_CODE, statusesOf, verdictOf, type Verdict } from '../dispatch/slot-status.js';
 import { Output } from '../output.js';
-import { jobs } from '../registry.js';
+import { jobsWithSchedules } from '../db/job-settings.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
 export interface CheckOptions {
@@ -27,7 +27,7 @@ export default async function check(options: CheckOptions, inv: Invocation): Pro
     try {
       const db = await session.db();
       await assertMigrated(db);
-      const statuses = await statusesOf(db, config.database.dialect, jobs, now, config.timezone);
+      const statuses = await statusesOf(db, config.database.dialect, await jobsWithSchedules(db), now, config.timezone);
       verdicts = statuses.map((s) => ({ job: s.job.name, enabled: s.enabled, state: s.state.kind, ...verdictOf(s, now) }));
     } catch (err) {
       return unknown(out, options, describeError(err).message);

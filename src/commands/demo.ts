@@ -18,10 +18,12 @@ export interface DemoOptions {
 
 export const DEMO_DATABASE = 'ontime-demo.sqlite3';
 export const DEMO_MAIL_DIR = 'ontime-demo-mail';
+export const DEMO_BACKUP_DIR = 'ontime-demo-backups';
 
 export default async function demo(options: DemoOptions, inv: Invocation): Promise<number> {
   const file = join(inv.cwd, DEMO_DATABASE);
   const mailDir = join(inv.cwd, DEMO_MAIL_DIR);
+  const backupDir = join(inv.cwd, DEMO_BACKUP_DIR);
   const env: NodeJS.ProcessEnv = {
     ...inv.env,
     DATABASE_URL: `sqlite:${file}`,
@@ -32,6 +34,8 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
     ONTIME_PING_URL: '',
     ONTIME_ALERT_EMAILS: '',
     ONTIME_LOCK: 'auto',
+    ONTIME_BACKUP_DIR: backupDir,
+    ONTIME_ARCHIVE_DIR: '',
   };
   const demoInv: Invocation = { ...inv, env };
   const out = new Output(inv.streams, { verbose: options.verbose, env: inv.env });
@@ -42,6 +46,7 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
   // Start fresh: the demo's database and mail from an earlier run go.
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
   rmSync(mailDir, { recursive: true, force: true });
+  rmSync(backupDir, { recursive: true, force: true });
 
   const setup = await withSession(demoInv, { verbose: options.verbose }, async (session) => {
     const db = await session.db();
@@ -55,7 +60,8 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
     out.line(`  ${counts.cases} cases (releases and emails due, holds of each kind, statuses 10 and 15)`);
     out.line(`  ${counts.surveys} surveys (deletion in 20 days, 5 days, 10 hours; past deletion; soft-deleted 31 days ago; one under legal hold)`);
     out.line(`  ${counts.responses} survey responses, ${counts.legalHolds} legal hold, ${counts.progress} survey progress rows`);
-    out.line(`Mail goes to ${mailDir}/ as .eml files; nothing is sent.`);
+    out.line(`  ${counts.oldEmails} emails sent 40 days ago, whose recipient and text prune-history clears`);
+    out.line(`Mail goes to ${mailDir}/ as .eml files; nothing is sent. Backups go to ${backupDir}/.`);
     return 0;
   });
   if (setup !== 0) return setup;
@@ -95,6 +101,9 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
   out.line(`  ${prefix} release-scheduled-cases --dry-run --verbose   run a job again: nothing left to do`);
   out.line(`  ${prefix} run-due --dry-run --verbose  what the one-line crontab dispatcher would start now`);
   out.line(`  ls ${DEMO_MAIL_DIR}/                     the emails the jobs wrote`);
+  out.line(`  ls ${DEMO_BACKUP_DIR}/                  the verified backup backup-database took`);
+  out.line(`  ${prefix} restore-database ${DEMO_BACKUP_DIR}/<file> --yes   put that backup back`);
+  out.line(`  ${prefix} schedule prune-history "0 5 * * *"   set a schedule (--reset restores the default)`);
   out.line(`  npx ontime demo                              start over with fresh data`);
   out.line('');
   out.line(

@@ -1,15 +1,18 @@
 /**
  * `ontime export <crontab|schtasks|k8s|systemd>`: the platform's schedule configuration for every
- * job, from the registry. Needs no database: it never connects, and never loads knex.
+ * job, from the registry, with the schedules set by `ontime schedule` when the database can be
+ * read. Needs no database: unreachable (or --defaults) → the built-in schedules, said on stderr
+ * and in the header comment; knex is loaded only when there is a database to ask.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { readEnvironment, SECRET_VARIABLES } from '../config.js';
+import { loadConfig, readEnvironment, SECRET_VARIABLES } from '../config.js';
 import { binPath } from '../dispatch/spawn-job.js';
 import { ConfigError, describeError, ExitCode, redact, UsageError } from '../errors.js';
 import { Output } from '../output.js';
 import { parseDuration } from '../parse.js';
 import { jobs } from '../registry.js';
+import type { ExportJob } from '../schedule/export/index.js';
 import type { Invocation } from '../runner/session.js';
 import { packageVersion } from '../version.js';
 import { assertTimeZone, TimeZoneError } from '../schedule/cron.js';
@@ -31,6 +34,8 @@ export interface ExportCommandOptions {
   secretsAsFiles?: boolean | string;
   randomizedDelay?: string;
   out?: string;
+  /** Export the built-in schedules; do not read the database. */
+  defaults?: boolean;
   verbose?: boolean;
 }
 
@@ -111,9 +116,11 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
         options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay')(options.randomizedDelay) / 1000),
       timeZone,
     };
+    const schedules = await readSchedules(inv, Boolean(options.defaults), out);
+    exportOptions.scheduleSource = schedules.source;
     let result;
     try {
-      result = exportPlatform(platform, jobs, exportOptions);
+      result = exportPlatform(platform, schedules.jobs, exportOptions);
     } catch (err) {
       if (err instanceof ExportError) {
         throw new ConfigError(err.message, 'use a schedule this platform can express, or run `ontime run-due` from one task every minute');
@@ -144,6 +151,52 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
     out.error(described.message, described.hint);
     if (options.verbose && err instanceof Error && err.stack) out.stack(err.stack);
     return described.exitCode;
+  }
+}
+
+/**
+ * The jobs with the schedules in force. The database is asked only when it exists and answers;
+ * otherwise the built-in schedules are exported with a note. A stored schedule that does not parse
+ * is still an error (78): exporting the default in its place would undo the operator's change.
+ */
+async function readSchedules(inv: Invocation, useDefaults: boolean, out: Output): Promise<{ jobs: readonly ExportJob[]; source: string }> {
+  const defaults = (why: string) => ({ jobs, source: `the built-in defaults (${why})` });
+  if (useDefaults) return defaults('--defaults: the database was not read');
+  const fallBack = (why: string) => {
+    out.notice(`note: exporting the built-in schedules: ${why}; schedules set with \`ontime schedule\` are not included`);
+    return defaults('the database could not be read');
+  };
+  let config;
+  try {
+    config = loadConfig(inv.env, inv.cwd);
+  } catch (err) {
+    return fallBack(describeError(err).message);
+  }
+  if (config.database.dialect === 'sqlite' && !existsSync(config.database.filename!)) {
+    return fallBack(`no database at ${config.database.filename}`);
+  }
+  const { connect } = await import('../db/connect.js');
+  let knex;
+  try {
+    knex = await connect(config.database);
+    const { assertMigrated } = await import('../runner/session.js');
+    await assertMigrated(knex);
+  } catch (err) {
+    await knex?.destroy();
+    return fallBack(describeError(err).message);
+  }
+  try {
+    const { jobsWithSchedules } = await import('../db/job-settings.js');
+    const list = await jobsWithSchedules(knex);
+    const own = list.filter((j) => j.scheduleOverridden).map((j) => j.name);
+    return {
+      jobs: list,
+      source: own.length
+        ? `read from the database; set with \`ontime schedule\`: ${own.join(', ')}; the rest are the built-in defaults`
+        : 'read from the database; none set with `ontime schedule`, so the built-in defaults',
+    };
+  } finally {
+    await knex.destroy();
   }
 }
 

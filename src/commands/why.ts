@@ -3,6 +3,7 @@
  * how it ended, skipped because of whom, disabled, due, missed, not yet due, no schedule) and
  * when its next slot is.
  */
+import { jobsWithSchedules } from '../db/job-settings.js';
 import { installedAt, jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { jobEnabled, jobStatus, type JobStatus } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
@@ -17,7 +18,8 @@ export interface WhyOptions {
 }
 
 export default async function why({ out, config, db, job }: AdminContext, options: WhyOptions): Promise<number> {
-  const def = job!;
+  // One in, one out: the job with the schedule `ontime schedule` stored for it, if any.
+  const def = (await jobsWithSchedules(db, [job!]))[0]!;
   const now = options.now ?? new Date();
   const tz = config.timezone;
   const dialect = config.database.dialect;
@@ -32,6 +34,7 @@ export default async function why({ out, config, db, job }: AdminContext, option
       now: now.toISOString(),
       timezone: tz,
       schedule: def.schedule,
+      scheduleOverridden: def.scheduleOverridden,
       enabled,
       state: s.kind,
       slot: 'slot' in s && s.slot ? s.slot.toISOString() : null,
@@ -47,7 +50,7 @@ export default async function why({ out, config, db, job }: AdminContext, option
   }
 
   const when = (d: Date) => (tz === 'UTC' ? formatUtc(d) : `${formatUtc(d)} (${formatInZone(d, tz)})`);
-  out.line(out.style.bold(def.name) + `: ${def.schedule ? `schedule ${def.schedule}, read in ${tz}` : 'no schedule'}; ${enabled ? 'enabled' : 'disabled'}`);
+  out.line(out.style.bold(def.name) + `: ${def.schedule ? `schedule ${def.schedule}${def.scheduleOverridden ? ` (set with ontime schedule; default ${def.defaultSchedule})` : ''}, read in ${tz}` : 'no schedule'}; ${enabled ? 'enabled' : 'disabled'}`);
   const s = status.state;
   if ('slot' in s && s.slot) out.line(`Latest slot: ${when(s.slot)}`);
   out.line(`  ${explain(status, now, tz)}`);

@@ -14,6 +14,8 @@ export interface DemoCounts {
   responses: number;
   legalHolds: number;
   progress: number;
+  /** Case emails sent 40 days ago: prune-history clears their recipient and text. */
+  oldEmails: number;
 }
 
 async function insertId(db: Knex, table: string, row: Record<string, unknown>): Promise<number> {
@@ -83,5 +85,20 @@ export async function loadDemoData(db: Knex, dialect: Dialect, now: Date): Promi
     await db('survey_progress').insert({ user_id: null, session_key: null, access_token: null, data: '{"page":2}', ...p });
   }
 
-  return { cases: cases.length, surveys: Object.keys(ids).length, responses, legalHolds: 1, progress: progress.length };
+  const oldEmails = [1, 2].map((n) => ({
+    dedupe_key: `demo-old-email:${n}`,
+    kind: 'case-notification',
+    to_address: `old-contact-${n}@example.test`,
+    subject: `Case DEMO-OLD-${n}`,
+    body_text: 'Your case is ready.',
+    status: 'sent',
+    attempts: 1,
+    message_id: `<demo-old-${n}@example.test>`,
+    created_at: at(-40 * DAY_MS),
+    updated_at: at(-40 * DAY_MS),
+    sent_at: at(-40 * DAY_MS),
+  }));
+  await db('email_outbox').insert(oldEmails);
+
+  return { cases: cases.length, surveys: Object.keys(ids).length, responses, legalHolds: 1, progress: progress.length, oldEmails: oldEmails.length };
 }

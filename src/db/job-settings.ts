@@ -1,6 +1,11 @@
-/** `job.<name>.enabled` in system_settings: written by `ontime enable|disable`, read by every run. */
+/**
+ * A job's settings in system_settings, read and written in this one place: `job.<name>.enabled`
+ * (`ontime enable|disable`, read by every run) and `job.<name>.schedule` (`ontime schedule`).
+ */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { jobs, type JobDefinition } from '../registry.js';
 import { getBooleanSetting, setSetting } from './settings.js';
 
 export function jobEnabledKey(job: string): string {
@@ -18,4 +23,51 @@ export async function isJobEnabled(db: Knex | Knex.Transaction, job: string): Pr
 
 export async function writeJobEnabled(db: Knex | Knex.Transaction, dialect: Dialect, job: string, enabled: boolean, now: Date): Promise<void> {
   await setSetting(db, dialect, jobEnabledKey(job), enabled ? 'true' : 'false', now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `job.<name>.schedule`: a schedule set by the operator (`ontime schedule`), read by everything
+// that plans or reports runs: run-due, work, jobs, why, check, status, export.
+
+export function jobScheduleKey(job: string): string {
+  return `job.${job}.schedule`;
+}
+
+/** A registry job with the schedule in force: the operator's, when one is stored, else the default. */
+export interface ScheduledJob extends JobDefinition {
+  /** The registry's own schedule. */
+  defaultSchedule: string | null;
+  /** True when `schedule` comes from system_settings. */
+  scheduleOverridden: boolean;
+}
+
+/** Check an expression for `ontime schedule`; throws CronExpressionError naming the faulty field. */
+export async function checkScheduleExpression(expression: string): Promise<string> {
+  const { parseCron } = await import('../schedule/cron.js');
+  return parseCron(expression).expression;
+}
+
+/**
+ * Every job with its schedule in force, in registry order, from one query. A stored expression
+ * that does not parse (edited by hand) is a configuration error naming the key (78): a job must
+ * never silently fall back to a schedule the operator replaced.
+ */
+export async function jobsWithSchedules(db: Knex | Knex.Transaction, list: readonly JobDefinition[] = jobs): Promise<ScheduledJob[]> {
+  const rows: Array<{ key: string; value: string }> = await db('system_settings').where('key', 'like', 'job.%.schedule').select('key', 'value');
+  const stored = new Map(rows.map((r) => [r.key, r.value]));
+  const { parseCron } = await import('../schedule/cron.js');
+  return list.map((def) => {
+    const value = stored.get(jobScheduleKey(def.name));
+    if (value === undefined || def.schedule === null) return { ...def, defaultSchedule: def.schedule, scheduleOverridden: false };
+    try {
+      return { ...def, schedule: parseCron(value).expression, defaultSchedule: def.schedule, scheduleOverridden: true };
+    } catch (err) {
+      throw new ConfigError(`system setting ${jobScheduleKey(def.name)}: ${(err as Error).message}`, `set it again with \`ontime schedule ${def.name} "<cron>"\`, or remove it with --reset`);
+    }
+  });
+}
+
+export async function writeJobSchedule(db: Knex | Knex.Transaction, dialect: Dialect, job: string, expression: string | null, now: Date): Promise<void> {
+  if (expression === null) await db('system_settings').where({ key: jobScheduleKey(job) }).del();
+  else await setSetting(db, dialect, jobScheduleKey(job), expression, now);
 }

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import type { OutboxRow } from '../mail/mailer.js';
+import { OUTBOX_REDACTED } from './housekeeping.js';
 import { instantPerId, toDbInstant } from './time.js';
 
 const COLUMNS = [
@@ -91,6 +92,9 @@ export async function insertOrFindOutbox(db: Db, dialect: Dialect, row: NewOutbo
 export async function requeueFailedOutbox(db: Db, dialect: Dialect, id: number, row: NewOutboxRow): Promise<boolean> {
   const n = await db('email_outbox')
     .where({ id, status: 'failed' })
+    // A row prune-history has cleared is closed for good: its recipient is no longer known, so a
+    // "different recipient" cannot be told from the same one, and the message is not sent again.
+    .where((notPruned) => notPruned.whereNull('to_address').orWhereNot('to_address', OUTBOX_REDACTED))
     .update({
       to_address: row.to,
       subject: row.subject,

@@ -10,10 +10,10 @@ import type { ChildProcess } from 'node:child_process';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { OntimeError } from '../errors.js';
-import { isJobEnabled } from '../db/job-settings.js';
+import { isJobEnabled, jobsWithSchedules } from '../db/job-settings.js';
 import { lastScheduledRun, runForSlot, type JobRun } from '../db/job-status.js';
 import { formatUtc, type Output } from '../output.js';
-import { jobs, startArgs, type JobDefinition } from '../registry.js';
+import { startArgs, type JobDefinition } from '../registry.js';
 import { evaluateDue } from '../schedule/due.js';
 import { exitMeaning, spawnJob, worstExitCode } from './spawn-job.js';
 import { formatInZone } from './time-format.js';
@@ -47,7 +47,7 @@ export interface DueOutcome {
 
 export async function planRunDue(db: Knex, dialect: Dialect, now: Date, timezone: string): Promise<DueEntry[]> {
   const plan: DueEntry[] = [];
-  for (const def of jobs) {
+  for (const def of await jobsWithSchedules(db)) {
     if (!def.schedule) {
       plan.push({ job: def, action: 'unscheduled', slot: null, missedEarlier: 0 });
       continue;

@@ -44,7 +44,7 @@ export async function runJob(
   const now = common.now ?? clockAtStart;
   const header = () => ({ job: def.name, dryRun: common.dryRun, now: now.toISOString() });
   return withSession(inv, { json: common.json, verbose: common.verbose, jsonOnError: header, job: def.name }, async (session) => {
-    await def.validate?.(jobOptions);
+    await def.validate?.(jobOptions, session.config);
     refuseFutureNow(common.now, clockAtStart, common.dryRun, 'a run in the future changes data early; add --dry-run to preview it');
     const timeoutMs = common.timeout ?? def.timeoutSeconds * 1000;
     let db: Knex;

@@ -24,6 +24,8 @@ test('demo works in an empty directory with no configuration, and starts fresh w
   assert.match(first.stdout, /Sent 3 deletion warnings/);
   assert.match(first.stdout, /Hard deleted: 1 surveys/);
   assert.match(first.stdout, /Deleted 3 expired survey progress records/);
+  assert.match(first.stdout, /Cleared recipient, subject and body of 2 sent or failed messages/);
+  assert.match(first.stdout, /Wrote .*ontime-demo-backups\/ontime-\d{8}T\d{6}\.\d{3}Z\.sqlite3 \(.*integrity_check ok\)/);
   assert.match(first.stdout, /Every job did its work: exit 0/);
 
   // Run again: fresh data, so the cleanup finds the same three expired rows again.

@@ -20,13 +20,13 @@ const scheduled = jobs.filter((j) => j.schedule);
 const tempDir = () => mkdtempSync(join(tmpdir(), 'ontime-export-'));
 
 describe('export crontab', () => {
-  test('crontab.example is exactly `ontime export crontab --command ontime`', async () => {
+  test('crontab.example is exactly `ontime export crontab --command ontime --defaults`', async () => {
     const { code, stdout } = await runCli(['export', 'crontab', '--command', 'ontime'], {});
     assert.equal(code, 0);
     const committed = readFileSync(join(repoRoot, 'crontab.example'), 'utf8');
     assert.ok(
       committed === stdout,
-      'crontab.example is stale: regenerate it with `npm run build && ONTIME_TIMEZONE= node bin/ontime export crontab --command ontime > crontab.example`',
+      'crontab.example is stale: regenerate it with `npm run build && ONTIME_TIMEZONE= node bin/ontime export crontab --command ontime --defaults > crontab.example`',
     );
   });
 
@@ -231,6 +231,8 @@ describe('export systemd', () => {
     '0 8 * * 4': 'Thu *-*-* 08:00:00 UTC',
     '0 2 * * *': '*-*-* 02:00:00 UTC',
     '0 3 * * *': '*-*-* 03:00:00 UTC',
+    '30 4 * * *': '*-*-* 04:30:00 UTC',
+    '15 1 * * *': '*-*-* 01:15:00 UTC',
   };
 
   test('OnCalendar for each default schedule', () => {

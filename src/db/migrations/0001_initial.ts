@@ -140,6 +140,8 @@ export async function up(knex: Knex): Promise<void> {
     t.bigIncrements('id');
     t.string('dedupe_key', 191).notNullable().unique();
     t.string('kind', 50).nullable();
+    // to_address, subject and body_text read '[pruned]' (body_html, last_error NULL) once
+    // prune-history has cleared a settled row's personal data: docs/operations.md.
     t.string('to_address', 254).nullable();
     t.string('subject', 255).nullable();
     t.text('body_text').nullable();

@@ -10,6 +10,13 @@ export function hardLimitSeconds(timeoutSeconds: number): number {
   return timeoutSeconds + PLATFORM_GRACE_SECONDS;
 }
 
+export const DEFAULT_SCHEDULE_SOURCE = 'the built-in defaults (the database was not read)';
+
+/** The header line naming where the schedules came from (`ontime schedule` settings or defaults). */
+export function scheduleSourceLine(options: { scheduleSource?: string }): string {
+  return `Schedules: ${options.scheduleSource ?? DEFAULT_SCHEDULE_SOURCE}.`;
+}
+
 /** Exit codes of docs/reference/jobs.md, one per line, for headers and comments. */
 export const EXIT_CODE_LINES = [
   '0        done (also: nothing due, another run holds the lock, the job is disabled)',

@@ -26,6 +26,8 @@ export interface ExportOptions {
   randomizedDelaySec?: number;
   /** ONTIME_TIMEZONE: the zone schedules are read in. */
   timeZone: string;
+  /** Where the schedules came from, for the header comment (default: the built-in defaults). */
+  scheduleSource?: string;
 }
 
 export interface ExportedFile {
