@@ -172,6 +172,17 @@ const adminCommands: AdminSpec[] = [
     load: () => import('./commands/check.js'),
   },
   {
+    name: 'status',
+    description: 'every job, its latest runs as a strip, failed runs with their error, locks, outbox backlog and what check says',
+    options: [
+      ['--html <file>', 'write the page as one self-contained HTML file (atomically)'],
+      ['--now <instant>', 'evaluate as of this instant', parseInstant('--now')],
+      jsonOption,
+      verboseOption,
+    ],
+    load: () => import('./commands/status.js'),
+  },
+  {
     name: 'doctor',
     description: 'check configuration, database, migrations, SMTP and clock; print the fix for each problem',
     options: [jsonOption, verboseOption],

@@ -1,7 +1,7 @@
 /** `ontime history [job] [--limit n] [--json]`: recent job_runs rows, newest first. */
 import { UsageError } from '../errors.js';
 import type { ChalkInstance } from 'chalk';
-import { formatUtc } from '../output.js';
+import { formatDuration, formatUtc } from '../output.js';
 import { fromDbInstant } from '../db/time.js';
 import { findJob } from '../registry.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
@@ -109,15 +109,6 @@ function toRun(row: JobRunRow): Run {
     summary,
     error: row.error,
   };
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
 const MAX_SUMMARY = 70;

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { UsageError } from '../errors.js';
 import { formatUtc, type Output } from '../output.js';
-import { findJob, jobs } from '../registry.js';
+import { findJob } from '../registry.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
 interface LocksOptions {
@@ -43,36 +43,8 @@ export default async function locks(options: LocksOptions, inv: Invocation): Pro
 }
 
 async function list(db: Knex, dialect: Dialect, kind: 'advisory' | 'lease', mode: string, out: Output, json: boolean): Promise<number> {
-  const { listLeases, advisoryHolder, lockName } = await import('../db/locks.js');
-  const { latestRunningRun } = await import('../db/job-runs.js');
-  const { fromDbInstant } = await import('../db/time.js');
-  const byName = new Map(jobs.map((j) => [lockName(j.name), j.name]));
-  const leases = (await listLeases(db, dialect)).map((l) => ({
-    job: byName.get(l.name) ?? null,
-    name: l.name,
-    holder: l.holder,
-    runId: l.runId,
-    since: l.acquiredAt?.toISOString() ?? null,
-    expiresAt: l.expiresAt?.toISOString() ?? null,
-    expired: l.expired,
-  }));
-  const advisory: Array<{ job: string; session: number; label: string | null; runId: number | null; since: string | null }> = [];
-  // Advisory locks are asked of the server whenever it has them: a host running with a
-  // different ONTIME_LOCK would otherwise hide its locks from this list.
-  if (dialect !== 'sqlite') {
-    for (const job of jobs) {
-      const holder = await advisoryHolder(db, dialect, job.name);
-      if (!holder) continue;
-      const running = await latestRunningRun(db, job.name);
-      advisory.push({
-        job: job.name,
-        session: holder.session,
-        label: holder.label,
-        runId: running ? Number(running.id) : null,
-        since: fromDbInstant(running?.started_at)?.toISOString() ?? null,
-      });
-    }
-  }
+  const { heldLocks } = await import('../status/held-locks.js');
+  const { advisory, leases } = await heldLocks(db, dialect);
   if (json) {
     out.emitJson({ mode, kind, advisory, leases });
     return 0;

@@ -55,6 +55,10 @@ export default async function runDue(options: RunDueOptions, inv: Invocation): P
           current = c;
         },
       });
+      if (!options.dryRun) {
+        const { refreshStatusPage } = await import('../status/refresh.js');
+        await refreshStatusPage(db, session.config, session.out);
+      }
       if (options.json) {
         session.out.emitJson({
           now: now.toISOString(),

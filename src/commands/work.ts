@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { describeError } from '../errors.js';
 import { runDuePass } from '../dispatch/run-due.js';
 import { formatUtc } from '../output.js';
+import { refreshStatusPage } from '../status/refresh.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
 export interface WorkOptions {
@@ -70,6 +71,7 @@ export default async function work(options: WorkOptions, inv: Invocation): Promi
               current = c;
             },
           });
+          await refreshStatusPage(db, config, out);
           if (options.verbose && result.outcomes.length === 0) out.detail(`ontime work: ${formatUtc(now)}: nothing due`);
         } catch (err) {
           // The database may be restarting: say so and try again next minute rather than dying.

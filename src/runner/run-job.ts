@@ -271,6 +271,8 @@ async function realRun(r: RealRun): Promise<number> {
         startedAt: recorder.startedAt, error: errorText, lastLines: out.lastLines(),
       }, out);
     }
+    const { refreshStatusPage } = await import('../status/refresh.js');
+    await refreshStatusPage(db, config, out);
     if (common.json) {
       out.emitJson({
         ...r.header(), status, exitCode, runId: recorder.runId, summary,
