@@ -168,6 +168,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
   } catch (err) {
     stopped = err;
   }
+  if (!dryRun && skippedByHold.skipped > 0) await recordHoldSkips(ctx, skippedByHold.skipped);
 
   out.line('');
   out.line('--- Deletion Warnings ---');
@@ -411,6 +412,15 @@ async function sendOne(
       return;
     }
   }
+}
+
+/**
+ * One audit row per run for the surveys a legal hold kept from a warning or a deletion: the
+ * governance report's evidence that holds were respected. A count only; no survey data.
+ */
+async function recordHoldSkips(ctx: JobContext, surveys: number): Promise<void> {
+  const entry = { action: 'survey.legal_hold_skipped', subjectType: 'survey', subjectId: null, details: { surveys } };
+  await audit(ctx.db, ctx, entry).catch((err) => ctx.out.warn(`could not record the legal-hold skips in audit_log: ${(err as Error).message}`));
 }
 
 // ---------------------------------------------------------------------------------------------
