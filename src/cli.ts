@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { jobs, type JobDefinition } from './registry.js';
-import { parseDuration, parseInstant, positiveInteger } from './parse.js';
+import { calendarDay, parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
 
 /** Wrap our parsers (which throw UsageError) into commander's invalid-argument errors. */
@@ -166,6 +166,13 @@ const adminCommands: AdminSpec[] = [
     load: () => import('./commands/disable.js'),
   },
   {
+    name: 'notify',
+    args: '<job> [policy]',
+    description: 'when ONTIME_ALERT_EMAILS is mailed about a job: always, failure, never, or default (ONTIME_NOTIFY); no policy shows it',
+    options: [jsonOption, verboseOption],
+    load: () => import('./commands/notify.js'),
+  },
+  {
     name: 'check',
     description: 'monitoring probe with Nagios exit codes: 0 all on time and green, 1 late or partial, 2 failed or never ran',
     options: [['--now <instant>', 'evaluate as of this instant', parseInstant('--now')], jsonOption, verboseOption],
@@ -181,6 +188,19 @@ const adminCommands: AdminSpec[] = [
       verboseOption,
     ],
     load: () => import('./commands/status.js'),
+  },
+  {
+    name: 'report',
+    args: '<report>',
+    description: 'governance: warnings, soft and hard deletions, legal-hold skips per day, from audit_log (no personal data)',
+    options: [
+      ['--from <day>', 'first day, YYYY-MM-DD in ONTIME_TIMEZONE (default: 30 days up to --to)', calendarDay('--from')],
+      ['--to <day>', 'last day, included (default: today)', calendarDay('--to')],
+      ['--format <format>', 'text (default), csv (RFC 4180), json or html'],
+      ['--out <file>', 'write to this file (atomically) instead of stdout'],
+      verboseOption,
+    ],
+    load: () => import('./commands/report.js'),
   },
   {
     name: 'doctor',

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +16,7 @@ import { browserMissing, launchBrowser } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { onlyEnable } from '../helpers/runs.js';
+import { closedPort } from '../helpers/smtp.js';
 import { loadDemoData } from '../../src/db/demo-data.js';
 import { loadConfig } from '../../src/config.js';
 import { toDbInstant } from '../../src/db/time.js';
@@ -31,15 +31,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** A port nobody listens on: SMTP there is unreachable (connection refused). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((res) => server.close(() => res()));
-  return port;
-}
 
 /** Open the page in Chromium; every request it makes is recorded. */
 async function openPage(file: string) {
