@@ -112,6 +112,15 @@ export const jobs: readonly JobDefinition[] = [
     ],
     load: () => import('./commands/cleanup-survey-progress.js'),
   },
+  {
+    name: 'weekly-report',
+    alias: 'weekly_report',
+    description: 'Mail ONTIME_REPORT_EMAILS a summary of the previous ISO week: job runs, data governance, outbox',
+    schedule: '0 7 * * 1',
+    timeoutSeconds: 15 * 60,
+    options: [],
+    load: () => import('./jobs/weekly-report/index.js'),
+  },
 ];
 
 export function findJob(nameOrAlias: string): JobDefinition | undefined {

@@ -231,6 +231,7 @@ describe('export systemd', () => {
     '0 8 * * 4': 'Thu *-*-* 08:00:00 UTC',
     '0 2 * * *': '*-*-* 02:00:00 UTC',
     '0 3 * * *': '*-*-* 03:00:00 UTC',
+    '0 7 * * 1': 'Mon *-*-* 07:00:00 UTC',
   };
 
   test('OnCalendar for each default schedule', () => {
