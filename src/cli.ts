@@ -115,7 +115,7 @@ const adminCommands: AdminSpec[] = [
   },
   {
     name: 'jobs',
-    description: 'every job: schedule, enabled, next run, last run and result',
+    description: 'every job: schedule, enabled, next run, runs and failures of the last 30 days, last run and result',
     options: [['--now <instant>', 'evaluate as of this instant', parseInstant('--now')], jsonOption, verboseOption],
     load: () => import('./commands/jobs.js'),
   },
@@ -123,7 +123,12 @@ const adminCommands: AdminSpec[] = [
     name: 'history',
     args: '[job]',
     description: 'recent runs (job_runs), newest first',
-    options: [['--limit <n>', 'how many runs to show (default 20)', positiveInteger('--limit')], jsonOption, verboseOption],
+    options: [
+      ['--limit <n>', 'how many runs to show (default 20)', positiveInteger('--limit')],
+      ['--status <status>', 'only runs that ended so: succeeded, partial, failed, skipped, interrupted, abandoned, running'],
+      jsonOption,
+      verboseOption,
+    ],
     load: () => import('./commands/history.js'),
   },
   {

@@ -10,11 +10,13 @@ import type { JobRunRow } from '../db/job-runs.js';
 interface HistoryOptions {
   args: string[];
   limit?: number;
+  status?: string;
   json?: boolean;
   verbose?: boolean;
 }
 
 const DEFAULT_LIMIT = 20;
+const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'skipped', 'interrupted', 'abandoned'];
 
 export default async function history(options: HistoryOptions, inv: Invocation): Promise<number> {
   return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
@@ -23,17 +25,22 @@ export default async function history(options: HistoryOptions, inv: Invocation):
     if (name !== undefined && !job) {
       throw new UsageError(`there is no job named "${name}"`, 'run `ontime --help` for the list of jobs');
     }
+    const status = options.status?.trim().toLowerCase();
+    if (status !== undefined && !RUN_STATUSES.includes(status)) {
+      throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}, not "${options.status}"`);
+    }
     const db = await session.db();
     await assertMigrated(db);
     const { recentRuns } = await import('../db/job-runs.js');
-    const rows = await recentRuns(db, { job: job?.name, limit: options.limit ?? DEFAULT_LIMIT });
+    const rows = await recentRuns(db, { job: job?.name, status, limit: options.limit ?? DEFAULT_LIMIT });
     const runs = rows.map(toRun);
     if (options.json) {
-      session.out.emitJson({ job: job?.name ?? null, runs });
+      session.out.emitJson({ job: job?.name ?? null, status: status ?? null, runs });
       return 0;
     }
     if (runs.length === 0) {
-      session.out.line(job ? `No runs of ${job.name} recorded yet.` : 'No runs recorded yet.');
+      const which = status ? ` ${status}` : '';
+      session.out.line(job ? `No${which} runs of ${job.name} recorded yet.` : `No${which} runs recorded yet.`);
       return 0;
     }
     const style = session.out.style;

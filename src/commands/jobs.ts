@@ -2,7 +2,9 @@
 import { jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { statusesOf } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
-import { formatUtc } from '../output.js';
+import type { RunRate } from '../db/run-stats.js';
+import { DAY_MS } from '../db/time.js';
+import { formatUtc, plural } from '../output.js';
 import { jobs } from '../registry.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
@@ -10,6 +12,14 @@ export interface JobsOptions {
   json?: boolean;
   verbose?: boolean;
   now?: Date;
+}
+
+/** Run counts cover this many days up to now. */
+const RATE_DAYS = 30;
+
+function rateText(r: RunRate): string {
+  if (r.runs === 0) return 'no runs';
+  return `${plural(r.runs, 'run')}, ${plural(r.failures, 'failure')}, ${Math.floor((r.successRate ?? 0) * 100)}% ok`;
 }
 
 export default async function listJobs(options: JobsOptions, inv: Invocation): Promise<number> {
@@ -23,6 +33,9 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
     const statuses = await statusesOf(db, dialect, jobs, now, tz);
     const rows: Array<{ status: (typeof statuses)[number]; last: JobRun | undefined }> = [];
     for (const status of statuses) rows.push({ status, last: await lastRun(db, dialect, status.job.name) });
+    const { runCountsSince, runRates } = await import('../db/run-stats.js');
+    const rates = runRates(await runCountsSince(db, dialect, new Date(now.getTime() - RATE_DAYS * DAY_MS)));
+    const rateOf = (job: string) => rates.get(job) ?? { runs: 0, failures: 0, successRate: null };
 
     if (options.json) {
       out.emitJson({
@@ -38,19 +51,21 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
           nextRunLocal: status.next ? formatInZone(status.next, tz) : null,
           state: status.state.kind,
           lastRun: last ? jobRunJson(last) : null,
+          last30Days: rateOf(status.job.name),
         })),
       });
       return 0;
     }
 
     const showLocal = tz !== 'UTC';
-    const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), 'LAST RUN'];
+    const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), `LAST ${RATE_DAYS} DAYS`, 'LAST RUN'];
     const table = rows.map(({ status, last }) => [
       status.job.name,
       status.job.schedule ?? '(by hand)',
       status.enabled ? 'yes' : 'no',
       status.next ? formatUtc(status.next) : '-',
       ...(showLocal ? [status.next ? formatInZone(status.next, tz) : '-'] : []),
+      rateText(rateOf(status.job.name)),
       last ? `${formatUtc(last.startedAt)} ${last.status}${last.exitCode === null ? '' : ` (exit ${last.exitCode})`}` : 'never',
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));

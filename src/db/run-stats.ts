@@ -52,3 +52,29 @@ export function runItems(summary: Record<string, unknown> | null): number | null
   if (total === null && typeof summary.itemsDone === 'number') return summary.itemsDone;
   return total;
 }
+
+export interface RunRate {
+  /** Runs that did something: every ending but `skipped`. */
+  runs: number;
+  /** failed, partial, interrupted and abandoned runs. */
+  failures: number;
+  /** succeeded / runs, 0..1; null without runs. */
+  successRate: number | null;
+}
+
+const FAILURE_ENDINGS = new Set(['failed', 'partial', 'interrupted', 'abandoned']);
+
+/** Runs, failures and success rate per job from runCountsSince's rows. */
+export function runRates(counts: RunCount[]): Map<string, RunRate> {
+  const rates = new Map<string, RunRate & { succeeded: number }>();
+  for (const c of counts) {
+    const rate = rates.get(c.job) ?? { runs: 0, failures: 0, successRate: null, succeeded: 0 };
+    if (c.status !== 'skipped') rate.runs += c.runs;
+    if (FAILURE_ENDINGS.has(c.status)) rate.failures += c.runs;
+    if (c.status === 'succeeded') rate.succeeded += c.runs;
+    rates.set(c.job, rate);
+  }
+  return new Map(
+    [...rates].map(([job, { runs, failures, succeeded }]) => [job, { runs, failures, successRate: runs > 0 ? succeeded / runs : null }]),
+  );
+}
