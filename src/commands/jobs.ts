@@ -58,15 +58,15 @@ export default async function listJobs(options: JobsOptions, inv: Invocation): P
     }
 
     const showLocal = tz !== 'UTC';
-    const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), `LAST ${RATE_DAYS} DAYS`, 'LAST RUN'];
+    const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), 'LAST RUN', `LAST ${RATE_DAYS} DAYS`];
     const table = rows.map(({ status, last }) => [
       status.job.name,
       status.job.schedule ?? '(by hand)',
       status.enabled ? 'yes' : 'no',
       status.next ? formatUtc(status.next) : '-',
       ...(showLocal ? [status.next ? formatInZone(status.next, tz) : '-'] : []),
-      rateText(rateOf(status.job.name)),
       last ? `${formatUtc(last.startedAt)} ${last.status}${last.exitCode === null ? '' : ` (exit ${last.exitCode})`}` : 'never',
+      rateText(rateOf(status.job.name)),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
     const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
