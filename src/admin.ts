@@ -9,7 +9,7 @@
  * Adding one: write src/commands/<name>.ts (a default export taking an AdminContext and the
  * options, or for `none` the options and the Invocation), then add its entry here.
  */
-import { parseInstant, positiveInteger } from './parse.js';
+import { calendarDay, parseInstant, positiveInteger } from './parse.js';
 import type { AdminModule, StandaloneModule } from './runner/admin.js';
 
 export interface AdminOptionSpec {
@@ -74,7 +74,7 @@ export const adminCommands: readonly AdminCommand[] = [
   },
   {
     name: 'jobs',
-    description: 'every job: schedule, enabled, next run, last run and result',
+    description: 'every job: schedule, enabled, next run, runs and failures of the last 30 days, last run and result',
     needs: 'migrated-db',
     options: [nowOption('evaluate as of this instant'), json, verbose],
     load: () => import('./commands/jobs.js'),
@@ -85,7 +85,12 @@ export const adminCommands: readonly AdminCommand[] = [
     argument: { name: 'job', required: false },
     description: 'recent runs (job_runs), newest first',
     needs: 'migrated-db',
-    options: [{ flags: '--limit <n>', description: 'how many runs to show (default 20)', parse: positiveInteger('--limit') }, json, verbose],
+    options: [
+      { flags: '--limit <n>', description: 'how many runs to show (default 20)', parse: positiveInteger('--limit') },
+      { flags: '--status <status>', description: 'only runs that ended so: succeeded, partial, failed, skipped, interrupted, abandoned, running' },
+      json,
+      verbose,
+    ],
     load: () => import('./commands/history.js'),
   },
   {
@@ -140,12 +145,46 @@ export const adminCommands: readonly AdminCommand[] = [
     load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.disable })),
   },
   {
+    name: 'notify',
+    argument: { name: 'job', required: true, more: '[policy]' },
+    description: 'when ONTIME_ALERT_EMAILS is mailed about a job: always, failure, never, or default (ONTIME_NOTIFY); no policy shows it',
+    needs: 'none',
+    options: [json, verbose],
+    load: () => import('./commands/notify.js'),
+  },
+  {
     name: 'check',
     description: 'monitoring probe with Nagios exit codes: 0 all on time and green, 1 late or partial, 2 failed or never ran',
     // Its own session: Nagios wants a status line (exit 3) even when nothing can be read.
     needs: 'none',
     options: [nowOption('evaluate as of this instant'), json, verbose],
     load: () => import('./commands/check.js'),
+  },
+  {
+    name: 'status',
+    description: 'every job, its latest runs as a strip, failed runs with their error, locks, outbox backlog and what check says',
+    needs: 'none',
+    options: [
+      { flags: '--html <file>', description: 'write the page as one self-contained HTML file (atomically)' },
+      nowOption('evaluate as of this instant'),
+      json,
+      verbose,
+    ],
+    load: () => import('./commands/status.js'),
+  },
+  {
+    name: 'report',
+    argument: { name: 'report', required: true },
+    description: 'governance: warnings, soft and hard deletions, legal-hold skips per day, from audit_log (no personal data)',
+    needs: 'none',
+    options: [
+      { flags: '--from <day>', description: 'first day, YYYY-MM-DD in ONTIME_TIMEZONE (default: 30 days up to --to)', parse: calendarDay('--from') },
+      { flags: '--to <day>', description: 'last day, included (default: today)', parse: calendarDay('--to') },
+      { flags: '--format <format>', description: 'text (default), csv (RFC 4180), json or html' },
+      { flags: '--out <file>', description: 'write to this file (atomically) instead of stdout' },
+      verbose,
+    ],
+    load: () => import('./commands/report.js'),
   },
   {
     name: 'metrics',

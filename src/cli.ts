@@ -84,7 +84,7 @@ function commonOptions(opts: Record<string, unknown>): CommonOptions {
 }
 
 /** Commands that read the jobs file (ontime.jobs.yaml / .json), so they see external jobs too. */
-const JOB_LIST_COMMANDS = new Set(['run', 'run-due', 'work', 'jobs', 'history', 'why', 'check', 'enable', 'disable', 'export', 'locks']);
+const JOB_LIST_COMMANDS = new Set(['run', 'run-due', 'work', 'jobs', 'history', 'why', 'check', 'enable', 'disable', 'export', 'locks', 'status', 'metrics', 'schedule', 'notify']);
 
 /** `ontime run <job>` (a job of the jobs file) and `ontime exec … -- <command>` (no file). */
 function addExternalJobCommands(program: Command, inv: Invocation, setExit: (code: number) => void): void {

@@ -74,3 +74,15 @@ export function idList(option: string) {
     return ids;
   };
 }
+
+/** A calendar day, `YYYY-MM-DD`, that exists. */
+export function calendarDay(option: string) {
+  return (value: string): string => {
+    const text = value.trim();
+    const d = new Date(`${text}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text) {
+      throw new UsageError(`${option} must be a day as YYYY-MM-DD, not "${value}"`);
+    }
+    return text;
+  };
+}

@@ -144,6 +144,15 @@ export const jobs: JobDefinition[] = [
     options: [{ flags: '--keep <n>', description: 'how many backups to keep (older ones are deleted after the new one is verified)', parse: positiveInteger('--keep'), defaultValue: 7 }],
     load: () => import('./jobs/backup-database/index.js'),
   },
+  {
+    name: 'weekly-report',
+    alias: 'weekly_report',
+    description: 'Mail ONTIME_REPORT_EMAILS a summary of the previous ISO week: job runs, data governance, outbox',
+    schedule: '0 7 * * 1',
+    timeoutSeconds: 15 * 60,
+    options: [],
+    load: () => import('./jobs/weekly-report/index.js'),
+  },
 ];
 
 export function findJob(nameOrAlias: string): JobDefinition | undefined {

@@ -4,8 +4,9 @@
  * partial or interrupted; 2: one failed or never ran (missed); 3: ontime could not check at all.
  */
 import { describeError } from '../errors.js';
-import { NAGIOS_CODE, statusesOf, verdictOf, type Verdict } from '../dispatch/slot-status.js';
+import { checkReport, statusesOf } from '../dispatch/slot-status.js';
 import { Output } from '../output.js';
+import { jobs } from '../registry.js';
 import { jobsWithSchedules } from '../db/job-settings.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
@@ -15,37 +16,29 @@ export interface CheckOptions {
   verbose?: boolean;
 }
 
-const LABEL: Record<Verdict, string> = { ok: 'OK', warning: 'WARNING', critical: 'CRITICAL' };
-const RANK: Record<Verdict, number> = { ok: 0, warning: 1, critical: 2 };
-
 export default async function check(options: CheckOptions, inv: Invocation): Promise<number> {
   const now = options.now ?? new Date();
   const result = await withSession(inv, { json: false, verbose: options.verbose }, async (session) => {
     const { config } = session;
     const out = new Output(inv.streams, { json: options.json, verbose: options.verbose, env: inv.env });
-    let verdicts;
+    let report;
     try {
       const db = await session.db();
       await assertMigrated(db);
-      const statuses = await statusesOf(db, config.database.dialect, await jobsWithSchedules(db), now, config.timezone);
-      verdicts = statuses.map((s) => ({ job: s.job.name, enabled: s.enabled, state: s.state.kind, ...verdictOf(s, now) }));
+      report = checkReport(await statusesOf(db, config.database.dialect, await jobsWithSchedules(db), now, config.timezone), now);
     } catch (err) {
       return unknown(out, options, describeError(err).message);
     }
-    const worst = verdicts.reduce<Verdict>((w, v) => (RANK[v.verdict] > RANK[w] ? v.verdict : w), 'ok');
-    const problems = verdicts.filter((v) => v.verdict !== 'ok').sort((a, b) => RANK[b.verdict] - RANK[a.verdict]);
-    const scheduled = verdicts.filter((v) => v.state !== 'unscheduled' && v.state !== 'disabled').length;
-    const headline =
-      problems.length === 0
-        ? `ONTIME OK - ${scheduled} scheduled job${scheduled === 1 ? '' : 's'} on time and green`
-        : `ONTIME ${LABEL[worst]} - ${problems.map((p) => `${p.job} ${p.short}`).join(', ')}`;
     if (options.json) {
-      out.emitJson({ now: now.toISOString(), status: LABEL[worst], exitCode: NAGIOS_CODE[worst], summary: headline, jobs: verdicts });
+      const verdicts = report.jobs.map(({ label: _label, ...v }) => v);
+      // The original order of jobs (the registry's), as check --json always printed it.
+      verdicts.sort((a, b) => jobs.findIndex((j) => j.name === a.job) - jobs.findIndex((j) => j.name === b.job));
+      out.emitJson({ now: now.toISOString(), status: report.status, exitCode: report.exitCode, summary: report.headline, jobs: verdicts });
     } else {
-      out.line(headline);
-      for (const v of [...problems, ...verdicts.filter((x) => x.verdict === 'ok')]) out.line(`${LABEL[v.verdict].padEnd(8)} ${v.job}: ${v.reason}`);
+      out.line(report.headline);
+      for (const v of report.jobs) out.line(`${v.label.padEnd(8)} ${v.job}: ${v.reason}`);
     }
-    return NAGIOS_CODE[worst];
+    return report.exitCode;
   });
   if (result > 3) {
     // Configuration unreadable: withSession has printed the error; Nagios wants a status line.

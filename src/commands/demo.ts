@@ -19,6 +19,7 @@ export interface DemoOptions {
 export const DEMO_DATABASE = 'ontime-demo.sqlite3';
 export const DEMO_MAIL_DIR = 'ontime-demo-mail';
 export const DEMO_BACKUP_DIR = 'ontime-demo-backups';
+export const DEMO_STATUS_PAGE = 'ontime-demo-status.html';
 
 export default async function demo(options: DemoOptions, inv: Invocation): Promise<number> {
   const file = join(inv.cwd, DEMO_DATABASE);
@@ -36,6 +37,8 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
     ONTIME_LOCK: 'auto',
     ONTIME_BACKUP_DIR: backupDir,
     ONTIME_ARCHIVE_DIR: '',
+    // Every job run refreshes the demo's status page (docs/operations.md).
+    ONTIME_STATUS_HTML: join(inv.cwd, DEMO_STATUS_PAGE),
   };
   const demoInv: Invocation = { ...inv, env };
   const out = new Output(inv.streams, { verbose: options.verbose, env: inv.env });
@@ -47,6 +50,7 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
   rmSync(mailDir, { recursive: true, force: true });
   rmSync(backupDir, { recursive: true, force: true });
+  rmSync(join(inv.cwd, DEMO_STATUS_PAGE), { force: true });
 
   const setup = await withSession(demoInv, { verbose: options.verbose }, async (session) => {
     const db = await session.db();
@@ -100,6 +104,8 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
   out.line(`  ${prefix} check                        the monitoring probe (Nagios exit codes)`);
   out.line(`  ${prefix} release-scheduled-cases --dry-run --verbose   run a job again: nothing left to do`);
   out.line(`  ${prefix} run-due --dry-run --verbose  what the one-line crontab dispatcher would start now`);
+  out.line(`  ${prefix} status                       every job, its runs, locks and outbox in one view`);
+  out.line(`  open ${DEMO_STATUS_PAGE}               the status page every run refreshed`);
   out.line(`  ls ${DEMO_MAIL_DIR}/                     the emails the jobs wrote`);
   out.line(`  ls ${DEMO_BACKUP_DIR}/                  the verified backup backup-database took`);
   out.line(`  ${prefix} restore-database ${DEMO_BACKUP_DIR}/<file> --yes   put that backup back`);

@@ -1,19 +1,22 @@
 /** `ontime history [job] [--limit n] [--json]`: recent job_runs rows, newest first. */
 import type { ChalkInstance } from 'chalk';
-import { formatUtc } from '../output.js';
+import { formatDuration, formatUtc } from '../output.js';
 import { fromDbInstant } from '../db/time.js';
 import type { AdminContext } from '../runner/admin.js';
 import type { JobRunRow } from '../db/job-runs.js';
+import { UsageError } from '../errors.js';
 import { findJob, resolveJob } from '../registry.js';
 
 interface HistoryOptions {
   args: string[];
   limit?: number;
+  status?: string;
   json?: boolean;
   verbose?: boolean;
 }
 
 const DEFAULT_LIMIT = 20;
+const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'skipped', 'interrupted', 'abandoned'];
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** A job of the registry, or a name no entry has that may still have runs: an `ontime exec --name …` job. */
@@ -24,15 +27,20 @@ function jobNamed(name: string | undefined): { name: string } | undefined {
 
 export default async function history({ session, db }: AdminContext, options: HistoryOptions): Promise<number> {
   const job = jobNamed(options.args[0]);
+  const status = options.status?.trim().toLowerCase();
+  if (status !== undefined && !RUN_STATUSES.includes(status)) {
+    throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}, not "${options.status}"`);
+  }
   const { recentRuns } = await import('../db/job-runs.js');
-  const rows = await recentRuns(db, { job: job?.name, limit: options.limit ?? DEFAULT_LIMIT });
+  const rows = await recentRuns(db, { job: job?.name, status, limit: options.limit ?? DEFAULT_LIMIT });
   const runs = rows.map(toRun);
   if (options.json) {
-    session.out.emitJson({ job: job?.name ?? null, runs });
+    session.out.emitJson({ job: job?.name ?? null, status: status ?? null, runs });
     return 0;
   }
   if (runs.length === 0) {
-    session.out.line(job ? `No runs of ${job.name} recorded yet.` : 'No runs recorded yet.');
+    const which = status ? ` ${status}` : '';
+    session.out.line(job ? `No${which} runs of ${job.name} recorded yet.` : `No${which} runs recorded yet.`);
     return 0;
   }
   const style = session.out.style;
@@ -109,14 +117,6 @@ function toRun(row: JobRunRow): Run {
   };
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
 
 const MAX_SUMMARY = 70;
 

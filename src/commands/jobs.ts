@@ -2,7 +2,9 @@
 import { jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
 import { statusesOf } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
-import { formatUtc } from '../output.js';
+import type { RunRate } from '../db/run-stats.js';
+import { DAY_MS } from '../db/time.js';
+import { formatUtc, plural } from '../output.js';
 import { jobsWithSchedules } from '../db/job-settings.js';
 import type { AdminContext } from '../runner/admin.js';
 
@@ -10,6 +12,14 @@ export interface JobsOptions {
   json?: boolean;
   verbose?: boolean;
   now?: Date;
+}
+
+/** Run counts cover this many days up to now. */
+const RATE_DAYS = 30;
+
+function rateText(r: RunRate): string {
+  if (r.runs === 0) return 'no runs';
+  return `${plural(r.runs, 'run')}, ${plural(r.failures, 'failure')}, ${Math.floor((r.successRate ?? 0) * 100)}% ok`;
 }
 
 export default async function listJobs({ out, config, db }: AdminContext, options: JobsOptions): Promise<number> {
@@ -21,6 +31,9 @@ export default async function listJobs({ out, config, db }: AdminContext, option
   const overridden = new Set(scheduled.filter((j) => j.scheduleOverridden).map((j) => j.name));
   const rows: Array<{ status: (typeof statuses)[number]; last: JobRun | undefined }> = [];
   for (const status of statuses) rows.push({ status, last: await lastRun(db, dialect, status.job.name) });
+  const { runCountsSince, runRates } = await import('../db/run-stats.js');
+  const rates = runRates(await runCountsSince(db, dialect, new Date(now.getTime() - RATE_DAYS * DAY_MS)));
+  const rateOf = (job: string) => rates.get(job) ?? { runs: 0, failures: 0, successRate: null };
 
   if (options.json) {
     out.emitJson({
@@ -39,13 +52,14 @@ export default async function listJobs({ out, config, db }: AdminContext, option
         nextRunLocal: status.next ? formatInZone(status.next, tz) : null,
         state: status.state.kind,
         lastRun: last ? jobRunJson(last) : null,
+        last30Days: rateOf(status.job.name),
       })),
     });
     return 0;
   }
 
   const showLocal = tz !== 'UTC';
-  const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), 'LAST RUN'];
+  const header = ['JOB', 'SCHEDULE', 'ENABLED', 'NEXT RUN (UTC)', ...(showLocal ? [`NEXT RUN (${tz})`] : []), 'LAST RUN', `LAST ${RATE_DAYS} DAYS`];
   const table = rows.map(({ status, last }) => [
     status.job.name,
     status.job.schedule === null ? '(by hand)' : `${status.job.schedule}${overridden.has(status.job.name) ? ' *' : ''}`,
@@ -53,6 +67,7 @@ export default async function listJobs({ out, config, db }: AdminContext, option
     status.next ? formatUtc(status.next) : '-',
     ...(showLocal ? [status.next ? formatInZone(status.next, tz) : '-'] : []),
     last ? `${formatUtc(last.startedAt)} ${last.status}${last.exitCode === null ? '' : ` (exit ${last.exitCode})`}` : 'never',
+    rateText(rateOf(status.job.name)),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');

@@ -9,7 +9,7 @@ import type { Dialect } from '../config.js';
 import { advisoryLockFunction, describeSession, endSessionSql } from '../db/dialect.js';
 import { UsageError } from '../errors.js';
 import { formatUtc, type Output } from '../output.js';
-import { jobs, resolveJob } from '../registry.js';
+import { resolveJob } from '../registry.js';
 import type { AdminContext } from '../runner/admin.js';
 
 interface LocksOptions {
@@ -41,36 +41,8 @@ export default async function locks({ session, db }: AdminContext, options: Lock
 }
 
 async function list(db: Knex, dialect: Dialect, kind: 'advisory' | 'lease', mode: string, out: Output, json: boolean): Promise<number> {
-  const { listLeases, advisoryHolder, lockName } = await import('../db/locks.js');
-  const { latestRunningRun } = await import('../db/job-runs.js');
-  const { fromDbInstant } = await import('../db/time.js');
-  const byName = new Map(jobs.map((j) => [lockName(j.name), j.name]));
-  const leases = (await listLeases(db, dialect)).map((l) => ({
-    job: byName.get(l.name) ?? null,
-    name: l.name,
-    holder: l.holder,
-    runId: l.runId,
-    since: l.acquiredAt?.toISOString() ?? null,
-    expiresAt: l.expiresAt?.toISOString() ?? null,
-    expired: l.expired,
-  }));
-  const advisory: Array<{ job: string; session: number; label: string | null; runId: number | null; since: string | null }> = [];
-  // Advisory locks are asked of the server whenever it has them: a host running with a
-  // different ONTIME_LOCK would otherwise hide its locks from this list.
-  if (dialect !== 'sqlite') {
-    for (const job of jobs) {
-      const holder = await advisoryHolder(db, dialect, job.name);
-      if (!holder) continue;
-      const running = await latestRunningRun(db, job.name);
-      advisory.push({
-        job: job.name,
-        session: holder.session,
-        label: holder.label,
-        runId: running ? Number(running.id) : null,
-        since: fromDbInstant(running?.started_at)?.toISOString() ?? null,
-      });
-    }
-  }
+  const { heldLocks } = await import('../status/held-locks.js');
+  const { advisory, leases } = await heldLocks(db, dialect);
   if (json) {
     out.emitJson({ mode, kind, advisory, leases });
     return 0;

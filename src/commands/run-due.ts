@@ -46,6 +46,10 @@ export default async function runDue({ session, db, inv }: AdminContext, options
         current = c;
       },
     });
+    if (!options.dryRun) {
+      const { refreshStatusPage } = await import('../status/refresh.js');
+      await refreshStatusPage(db, session.config, session.out);
+    }
     if (options.json) {
       session.out.emitJson({
         now: now.toISOString(),

@@ -10,6 +10,7 @@ import { runDuePass } from '../dispatch/run-due.js';
 import { formatUtc } from '../output.js';
 import type { AdminContext } from '../runner/admin.js';
 import { onStopSignals } from '../runner/signals.js';
+import { refreshStatusPage } from '../status/refresh.js';
 
 export interface WorkOptions {
   verbose?: boolean;
@@ -65,6 +66,7 @@ export default async function work({ out, config, db, inv }: AdminContext, optio
             current = c;
           },
         });
+        await refreshStatusPage(db, config, out);
         if (options.verbose && result.outcomes.length === 0) out.detail(`ontime work: ${formatUtc(now)}: nothing due`);
       } catch (err) {
         // The database may be restarting: say so and try again next minute rather than dying.

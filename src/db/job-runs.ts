@@ -121,8 +121,9 @@ export async function latestRunningRun(db: Knex, job: string): Promise<JobRunRow
   return db('job_runs').where({ job, status: 'running' }).orderBy('id', 'desc').first();
 }
 
-export async function recentRuns(db: Knex, options: { job?: string; limit: number }): Promise<JobRunRow[]> {
+export async function recentRuns(db: Knex, options: { job?: string; status?: string; limit: number }): Promise<JobRunRow[]> {
   const q = db('job_runs').select('*').orderBy('id', 'desc').limit(options.limit);
   if (options.job) q.where({ job: options.job });
+  if (options.status) q.where({ status: options.status });
   return q;
 }

@@ -23,3 +23,8 @@ export async function setSetting(db: Knex | Knex.Transaction, dialect: Dialect, 
   const updated_at = toDbInstant(dialect, now);
   await db('system_settings').insert({ key, value, updated_at }).onConflict('key').merge(['value', 'updated_at']);
 }
+
+/** Remove a setting, so its default applies again. */
+export async function deleteSetting(db: Knex | Knex.Transaction, key: string): Promise<void> {
+  await db('system_settings').where({ key }).del();
+}

@@ -161,3 +161,31 @@ export async function statusesOf(db: Knex, dialect: Dialect, defs: readonly JobD
   }
   return result;
 }
+
+// ----------------------------------------------------------------------------------------------
+// What `check` says about all jobs at once (check, status)
+
+const VERDICT_LABEL: Record<Verdict, string> = { ok: 'OK', warning: 'WARNING', critical: 'CRITICAL' };
+const VERDICT_RANK: Record<Verdict, number> = { ok: 0, warning: 1, critical: 2 };
+
+export interface CheckReport {
+  status: 'OK' | 'WARNING' | 'CRITICAL';
+  exitCode: number;
+  /** The Nagios status line, e.g. `ONTIME CRITICAL - cleanup-survey-progress failed (exit 70)`. */
+  headline: string;
+  /** Problems first (worst first), then the jobs that are fine. */
+  jobs: Array<{ job: string; enabled: boolean; state: SlotState['kind']; label: string } & JobVerdict>;
+}
+
+export function checkReport(statuses: readonly JobStatus[], now: Date): CheckReport {
+  const verdicts = statuses.map((s) => ({ job: s.job.name, enabled: s.enabled, state: s.state.kind, ...verdictOf(s, now) }));
+  const worst = verdicts.reduce<Verdict>((w, v) => (VERDICT_RANK[v.verdict] > VERDICT_RANK[w] ? v.verdict : w), 'ok');
+  const problems = verdicts.filter((v) => v.verdict !== 'ok').sort((a, b) => VERDICT_RANK[b.verdict] - VERDICT_RANK[a.verdict]);
+  const scheduled = verdicts.filter((v) => v.state !== 'unscheduled' && v.state !== 'disabled').length;
+  const headline =
+    problems.length === 0
+      ? `ONTIME OK - ${scheduled} scheduled job${scheduled === 1 ? '' : 's'} on time and green`
+      : `ONTIME ${VERDICT_LABEL[worst]} - ${problems.map((p) => `${p.job} ${p.short}`).join(', ')}`;
+  const ordered = [...problems, ...verdicts.filter((x) => x.verdict === 'ok')].map((v) => ({ ...v, label: VERDICT_LABEL[v.verdict] }));
+  return { status: VERDICT_LABEL[worst] as CheckReport['status'], exitCode: NAGIOS_CODE[worst], headline, jobs: ordered };
+}

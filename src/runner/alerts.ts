@@ -29,10 +29,11 @@ export function alertWanted(status: string, exitCode: number): boolean {
   return status === 'failed' || status === 'partial' || exitCode === 69 || exitCode === 70 || exitCode === 75;
 }
 
-function dedupeKey(runId: number, address: string): string {
-  const key = `job-failure-alert:${runId}:${address.toLowerCase()}`;
+/** `<kind>:<run id>:<address>`, the address hashed when the key would not fit in 191 characters. */
+export function runMailKey(kind: string, runId: number, address: string): string {
+  const key = `${kind}:${runId}:${address.toLowerCase()}`;
   if (key.length <= 191) return key;
-  return `job-failure-alert:${runId}:${createHash('sha256').update(address.toLowerCase()).digest('hex')}`;
+  return `${kind}:${runId}:${createHash('sha256').update(address.toLowerCase()).digest('hex')}`;
 }
 
 export function alertMessage(facts: AlertFacts, to: string): OutgoingMessage {
@@ -53,7 +54,7 @@ export function alertMessage(facts: AlertFacts, to: string): OutgoingMessage {
     `More: \`ontime history ${facts.job}\` on any host; the run is safe to repeat.`,
   ];
   return {
-    dedupeKey: dedupeKey(facts.runId, to),
+    dedupeKey: runMailKey('job-failure-alert', facts.runId, to),
     kind: 'job-failure-alert',
     to,
     subject: `[ontime] ${facts.job} ${what} on ${facts.host} (exit ${facts.exitCode})`.slice(0, 255),
@@ -62,6 +63,21 @@ export function alertMessage(facts: AlertFacts, to: string): OutgoingMessage {
 }
 
 export async function sendFailureAlert(config: Config, db: Knex, facts: AlertFacts, out: Output): Promise<void> {
+  await mailAlertAddresses(config, db, facts.runId, (to) => alertMessage(facts, to), 'failure alert', out);
+}
+
+/**
+ * One message per address of ONTIME_ALERT_EMAILS, each through the outbox. Any failure is a
+ * warning naming `what`: mail about a run never changes the run's exit code.
+ */
+export async function mailAlertAddresses(
+  config: Config,
+  db: Knex,
+  runId: number,
+  message: (to: string) => OutgoingMessage,
+  what: string,
+  out: Output,
+): Promise<void> {
   if (config.alertEmails.length === 0) return;
   let close: (() => Promise<void>) | undefined;
   try {
@@ -69,14 +85,14 @@ export async function sendFailureAlert(config: Config, db: Knex, facts: AlertFac
     const mailer = await createMailer(config, db, { console: out });
     close = () => mailer.close();
     for (const to of config.alertEmails) {
-      const row = await mailer.enqueue(db, alertMessage(facts, to), facts.runId);
+      const row = await mailer.enqueue(db, message(to), runId);
       const outcome = await mailer.deliver(row);
       if (outcome.status !== 'sent' && outcome.status !== 'already-sent') {
-        out.warn(`failure alert to ${to} not sent (${outcome.status}: ${outcome.error}); it stays in the outbox. The job's exit code is unchanged`);
+        out.warn(`${what} to ${to} not sent (${outcome.status}: ${outcome.error}); it stays in the outbox. The job's exit code is unchanged`);
       }
     }
   } catch (err) {
-    out.warn(`failure alert not sent: ${(err as Error).message}; the job's exit code is unchanged`);
+    out.warn(`${what} not sent: ${(err as Error).message}; the job's exit code is unchanged`);
   } finally {
     await close?.().catch(() => undefined);
   }

@@ -235,13 +235,13 @@ async function realRun(r: RealRun): Promise<number> {
     await releaseLock(lock, out, def.name);
     lock = undefined;
     await sendPing(config.pingUrl, def.name, String(exitCode), out);
-    const { alertWanted, sendFailureAlert } = await import('./alerts.js');
-    if (alertWanted(status, exitCode)) {
-      await sendFailureAlert(config, db, {
-        job: def.name, runId: recorder.runId!, status, exitCode, host, pid: process.pid, trigger: recorder.identity.trigger,
-        startedAt: recorder.startedAt, error: errorText, lastLines: out.lastLines(),
-      }, out);
-    }
+    const { notifyAfterRun } = await import('./notify.js');
+    await notifyAfterRun(config, db, {
+      job: def.name, runId: recorder.runId!, status, exitCode, host, pid: process.pid, trigger: recorder.identity.trigger,
+      startedAt: recorder.startedAt, error: errorText, lastLines: out.lastLines(), summary, finishedAt: new Date(),
+    }, out);
+    const { refreshStatusPage } = await import('../status/refresh.js');
+    await refreshStatusPage(db, config, out);
     const { reportRunEnd } = await import('../metrics/publish.js');
     await reportRunEnd({
       db, env: config.env, out, host, status, batchSize: common.batchSize,

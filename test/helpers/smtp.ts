@@ -13,6 +13,7 @@
  * Any login is accepted except the password `wrong` (535).
  */
 import { createServer } from 'node:net';
+import { after, before, beforeEach } from 'node:test';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 
 export interface ReceivedMessage {
@@ -171,4 +172,23 @@ export async function closedPort(): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : 0;
   await new Promise<void>((resolve) => srv.close(() => resolve()));
   return port;
+}
+
+/**
+ * One SMTP server for the suite it is called in (started before, closed after its tests), emptied
+ * and accepting again before each test. Returns a getter, valid inside tests and hooks.
+ */
+export function useSmtpServer(): () => TestSmtpServer {
+  let smtp: TestSmtpServer | undefined;
+  before(async () => {
+    smtp = await startSmtpServer();
+  });
+  after(async () => {
+    await smtp?.close();
+  });
+  beforeEach(() => {
+    smtp!.respondWith(null);
+    smtp!.messages.length = 0;
+  });
+  return () => smtp!;
 }

@@ -13,7 +13,8 @@
  * a mail problem only sets the exit code: 69 (SMTP unreachable), 78 (mail not set up), 1 (refused).
  * --limit is shared by the three steps: items are surveys warned, soft-deleted or hard-deleted.
  */
-import type { JobHandler } from '../../runner/types.js';
+import { audit } from '../../db/audit.js';
+import type { JobContext, JobHandler } from '../../runner/types.js';
 import { hardDeleteDue } from './hard-delete.js';
 import { closingLines, failedWarnings, governanceExitCode, governanceSummary, newTally, reportLines, SectionLines } from './report.js';
 import { softDeleteDue } from './soft-delete.js';
@@ -43,6 +44,7 @@ const processDataGovernance: JobHandler = async (ctx) => {
   } catch (err) {
     stopped = err;
   }
+  if (!ctx.dryRun && tally.skippedByHold > 0) await recordHoldSkips(ctx, tally.skippedByHold);
 
   const report = { dryRun: ctx.dryRun, warningLines: warningLines.lines(), deletionLines: deletionLines.lines(), stopped: Boolean(stopped) };
   for (const line of reportLines(tally, report)) out.line(line);
@@ -56,5 +58,14 @@ const processDataGovernance: JobHandler = async (ctx) => {
 
   return { summary: governanceSummary(tally), failed: failedWarnings(tally), exitCode: governanceExitCode(tally) };
 };
+
+/**
+ * One audit row per run for the surveys a legal hold kept from a warning or a deletion: the
+ * governance report's evidence that holds were respected. A count only; no survey data.
+ */
+async function recordHoldSkips(ctx: JobContext, surveys: number): Promise<void> {
+  const entry = { action: 'survey.legal_hold_skipped', subjectType: 'survey', subjectId: null, details: { surveys } };
+  await audit(ctx.db, ctx, entry).catch((err) => ctx.out.warn(`could not record the legal-hold skips in audit_log: ${(err as Error).message}`));
+}
 
 export default processDataGovernance;
