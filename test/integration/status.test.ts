@@ -7,7 +7,6 @@ import { forEachDatabase } from '../helpers/databases.js';
 import { insertRun, onlyEnable } from '../helpers/runs.js';
 import { installedAt } from '../../src/db/job-status.js';
 import { previousSlot } from '../../src/schedule/cron.js';
-import { jobs } from '../../src/registry.js';
 
 const CLEANUP = 'cleanup-survey-progress'; // 0 3 * * *: grace 1 h
 const SLOT = new Date('2027-01-06T03:00:00Z'); // after the test database was set up
