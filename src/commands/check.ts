@@ -1,10 +1,12 @@
 /**
  * `ontime check [--now] [--json]`: a monitoring probe with Nagios exit codes. 0: every enabled
- * scheduled job's latest slot ran (or is within its grace period) and succeeded; 1: one is late,
- * partial or interrupted; 2: one failed or never ran (missed); 3: ontime could not check at all.
+ * scheduled job's latest slot ran (or is within its grace period) and its most recent finished run
+ * succeeded; 1: one is late, partial, interrupted or skipped 3 times in a row behind a live lock
+ * holder; 2: one failed or never ran (missed), or is skipped behind a dead or stuck holder; 3:
+ * ontime could not check at all.
  */
 import { describeError } from '../errors.js';
-import { NAGIOS_CODE, statusesOf, verdictOf, type Verdict } from '../dispatch/slot-status.js';
+import { NAGIOS_CODE, RANK, statusesOf, verdictOf, type Verdict } from '../dispatch/slot-status.js';
 import { Output } from '../output.js';
 import { jobs } from '../registry.js';
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
@@ -16,7 +18,6 @@ export interface CheckOptions {
 }
 
 const LABEL: Record<Verdict, string> = { ok: 'OK', warning: 'WARNING', critical: 'CRITICAL' };
-const RANK: Record<Verdict, number> = { ok: 0, warning: 1, critical: 2 };
 
 export default async function check(options: CheckOptions, inv: Invocation): Promise<number> {
   const now = options.now ?? new Date();
