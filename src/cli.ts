@@ -153,16 +153,16 @@ const adminCommands: AdminSpec[] = [
   },
   {
     name: 'enable',
-    args: '<job>',
+    args: '[job]',
     description: 'enable a job (stored in system_settings)',
-    options: [jsonOption, verboseOption],
+    options: [['--all', 'enable every job at once'], jsonOption, verboseOption],
     load: () => import('./commands/enable.js'),
   },
   {
     name: 'disable',
-    args: '<job>',
+    args: '[job]',
     description: 'disable a job: wherever it is started from, it exits 0 with a note',
-    options: [jsonOption, verboseOption],
+    options: [['--all', 'disable every job at once'], jsonOption, verboseOption],
     load: () => import('./commands/disable.js'),
   },
   {

@@ -8,6 +8,8 @@ import { assertMigrated, withSession, type Invocation } from '../runner/session.
 
 export interface SwitchOptions {
   args: string[];
+  /** Every job at once (an emergency stop, and the way back). */
+  all?: boolean;
   json?: boolean;
   verbose?: boolean;
 }
@@ -15,31 +17,41 @@ export interface SwitchOptions {
 export async function switchJob(enabled: boolean, options: SwitchOptions, inv: Invocation): Promise<number> {
   const verb = enabled ? 'enable' : 'disable';
   return withSession(inv, { json: options.json, verbose: options.verbose }, async ({ out, config, db }) => {
-    const requested = options.args[0] ?? '';
-    const job = findJob(requested);
-    if (!job) {
+    const requested = options.args[0];
+    if (options.all && requested !== undefined) throw new UsageError(`give a job or --all, not both`);
+    if (!options.all && requested === undefined) {
+      throw new UsageError(`${verb} which job? Give its name, or --all for every job`, `jobs: ${jobs.map((j) => j.name).join(', ')}`);
+    }
+    const job = requested === undefined ? undefined : findJob(requested);
+    if (requested !== undefined && !job) {
       throw new UsageError(`unknown job "${requested}"; jobs: ${jobs.map((j) => j.name).join(', ')}`);
     }
+    const targets = job ? [job] : [...jobs];
     const knex = await db();
     await assertMigrated(knex);
     const { jobEnabledKey, isJobEnabled, writeJobEnabled } = await import('../db/job-settings.js');
-    // An unreadable stored value is overwritten: that is what enable/disable are for.
-    const before = await isJobEnabled(knex, job.name).catch(() => !enabled);
-    await writeJobEnabled(knex, config.database.dialect, job.name, enabled, new Date());
-    const changed = before !== enabled;
     const state = enabled ? 'enabled' : 'disabled';
-    if (changed) {
-      out.line(`${job.name}: ${before ? 'enabled' : 'disabled'} → ${state}`);
-    } else {
-      out.line(`${job.name}: already ${state}; nothing changed`);
+    const results: Array<{ job: string; setting: string; enabled: boolean; previous: boolean; changed: boolean; action: string }> = [];
+    // Every switch in one transaction: --all never leaves half of the jobs switched.
+    await knex.transaction(async (trx) => {
+      const at = new Date();
+      for (const def of targets) {
+        // An unreadable stored value is overwritten: that is what enable/disable are for.
+        const before = await isJobEnabled(trx, def.name).catch(() => !enabled);
+        await writeJobEnabled(trx, config.database.dialect, def.name, enabled, at);
+        results.push({ job: def.name, setting: jobEnabledKey(def.name), enabled, previous: before, changed: before !== enabled, action: verb });
+      }
+    });
+    for (const r of results) {
+      out.line(r.changed ? `${r.job}: ${r.previous ? 'enabled' : 'disabled'} → ${state}` : `${r.job}: already ${state}; nothing changed`);
+      out.detail(`  system_settings ${r.setting} = ${enabled}`);
     }
     if (!enabled) {
-      out.line(`  wherever it is started from (cron, Task Scheduler, Kubernetes, run-due) it now exits 0 with a note; \`ontime enable ${job.name}\` turns it back on`);
+      const how = job ? `\`ontime enable ${job.name}\`` : '`ontime enable --all`';
+      out.line(`  wherever ${job ? 'it is' : 'they are'} started from (cron, Task Scheduler, Kubernetes, run-due) ${job ? 'it now exits' : 'each now exits'} 0 with a note; ${how} turns ${job ? 'it' : 'them'} back on`);
+      if (!job) out.line('  runs already under way finish their current run; stop them with SIGTERM if they must stop now');
     }
-    out.detail(`  system_settings ${jobEnabledKey(job.name)} = ${enabled}`);
-    if (options.json) {
-      out.emitJson({ job: job.name, setting: jobEnabledKey(job.name), enabled, previous: before, changed, action: verb });
-    }
+    if (options.json) out.emitJson(job ? results[0] : { all: true, action: verb, jobs: results });
     return ExitCode.ok;
   });
 }
