@@ -174,7 +174,12 @@ const adminCommands: AdminSpec[] = [
   {
     name: 'doctor',
     description: 'check configuration, database, migrations, SMTP and clock; print the fix for each problem',
-    options: [jsonOption, verboseOption],
+    options: [
+      ['--fix-timestamps', 'SQLite: rewrite instants and days stored in another spelling to the canonical form (needs --yes)'],
+      ['--yes', 'confirm --fix-timestamps'],
+      jsonOption,
+      verboseOption,
+    ],
     load: () => import('./commands/doctor.js'),
   },
   {
