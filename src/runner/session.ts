@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { loadConfig, type Config } from '../config.js';
-import { classifyDatabaseError, ConfigError, describeError, ExitCode } from '../errors.js';
+import { classifyDatabaseError, ConfigError, describeError, ExitCode, UsageError } from '../errors.js';
 import { Output, type Streams } from '../output.js';
 
 export interface Invocation {
@@ -68,7 +68,8 @@ export async function withSession(
     const classified = config ? (classifyDatabaseError(err, config.database.display) ?? err) : err;
     const described = describeError(classified);
     out.error(described.message, described.hint);
-    if (options.verbose && err instanceof Error && err.stack) out.stack(err.stack);
+    // A usage error's message is the whole story; a stack trace would only look like a bug.
+    if (options.verbose && err instanceof Error && err.stack && !(err instanceof UsageError)) out.stack(err.stack);
     if (options.json) {
       out.emitJson({ ...(options.jsonOnError?.() ?? {}), status: 'failed', exitCode: described.exitCode, error: described.message });
     }
