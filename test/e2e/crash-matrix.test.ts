@@ -24,7 +24,7 @@ const JOBS = ['release-scheduled-cases', 'weekly-pending-payment-update', 'send-
 const SEEDS = Number(process.env.ONTIME_TEST_CRASH_SEEDS ?? 2);
 const FIRST_SEED = Number(process.env.ONTIME_TEST_CRASH_SEED ?? (Date.now() % 100_000));
 const NOW = new Date('2026-03-02T08:30:00Z');
-const SCALE = 30;
+const SCALE = 20;
 /** Small batches and a short pause before each, so that a kill lands in the middle of the work. */
 const RUN_ARGS = ['--now', NOW.toISOString(), '--batch-size', '3'];
 const RUN_ENV = { ONTIME_TEST_BATCH_DELAY_MS: '15', ONTIME_SMTP_CONNECTIONS: '1' };
