@@ -46,10 +46,15 @@ function random(seed: number): () => number {
 function startJob(job: string, env: Record<string, string>) {
   const child = spawn(process.execPath, [binPath, job, ...RUN_ARGS], { env: testEnv({ ...env, ...RUN_ENV }), cwd: emptyCwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  /** When the first batch was about to start (the batch-delay hook's first line): the work began. */
+  let workStarted = 0;
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (!workStarted && /test hook: waiting \d+ms before the next batch/.test(stderr)) workStarted = Date.now();
+  });
   child.stdout.resume();
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('close', (code, signal) => res({ code, signal })));
-  return { child, done, stderr: () => stderr };
+  return { child, done, stderr: () => stderr, workStarted: () => workStarted };
 }
 
 forEachDatabase('crash matrix: SIGKILL at a random moment, then a rerun', (db) => {
@@ -70,11 +75,12 @@ forEachDatabase('crash matrix: SIGKILL at a random moment, then a rerun', (db) =
       const { knex, dialect } = db();
       // The reference: one clean run, timed to know the span in which to kill.
       let world = await seedWorld(knex, dialect, NOW, SCALE);
-      const started = Date.now();
       const clean = startJob(job, env());
       const cleanEnd = await clean.done;
-      const span = Date.now() - started;
       assert.equal(cleanEnd.code, 0, clean.stderr());
+      assert.ok(clean.workStarted() > 0, 'the clean run had batches');
+      // The span of the work itself (first batch to exit), not the process start-up before it.
+      const span = Date.now() - clean.workStarted();
       const reference = await worldState(knex, world);
       const referenceMail = smtp.messages.map(mailKey).sort();
 
@@ -85,6 +91,8 @@ forEachDatabase('crash matrix: SIGKILL at a random moment, then a rerun', (db) =
         world = await seedWorld(knex, dialect, NOW, SCALE);
         const killAfter = Math.floor(random(seed)() * span);
         const victim = startJob(job, env());
+        const until = Date.now() + 120_000;
+        while (!victim.workStarted() && victim.child.exitCode === null && Date.now() < until) await new Promise((res) => setTimeout(res, 5));
         await new Promise((res) => setTimeout(res, killAfter));
         victim.child.kill('SIGKILL');
         const ended = await victim.done;
@@ -103,7 +111,7 @@ forEachDatabase('crash matrix: SIGKILL at a random moment, then a rerun', (db) =
         // process was closing) leaves the run's own, finished status.
         if (killed && victimRow) assert.ok(['abandoned', 'succeeded'].includes(victimRow.status) && (victimRow.status === 'abandoned' || victimRow.finished_at !== null), `the killed run is ${victimRow.status}; ${replay}`);
         if (killed && victimRow?.status === 'succeeded') assert.equal(runs.length, 2, replay);
-        t.diagnostic(`seed ${seed}: SIGKILL after ${killAfter} of ~${span} ms; ${killed ? `killed run ${victimRow?.status ?? 'had no row yet'}` : 'had already exited'}; ${smtp.messages.length} deliveries`);
+        t.diagnostic(`seed ${seed}: SIGKILL ${killAfter} ms into ~${span} ms of work; ${killed ? `killed run ${victimRow?.status ?? 'had no row yet'}` : 'had already exited'}; ${smtp.messages.length} deliveries`);
         assert.equal(runs.at(-1)!.status, 'succeeded', replay);
 
         const delivered = new Map<string, Set<string>>();
