@@ -130,19 +130,19 @@ export const adminCommands: readonly AdminCommand[] = [
   },
   {
     name: 'enable',
-    argument: jobArgument,
+    argument: { name: 'job', required: false, job: true },
     description: 'enable a job (stored in system_settings)',
     needs: 'migrated-db',
-    options: [json, verbose],
-    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.enable })),
+    options: [{ flags: '--all', description: 'enable every job at once' }, json, verbose],
+    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.enable, validate: m.validate })),
   },
   {
     name: 'disable',
-    argument: jobArgument,
+    argument: { name: 'job', required: false, job: true },
     description: 'disable a job: wherever it is started from, it exits 0 with a note',
     needs: 'migrated-db',
-    options: [json, verbose],
-    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.disable })),
+    options: [{ flags: '--all', description: 'disable every job at once (an emergency stop)' }, json, verbose],
+    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.disable, validate: m.validate })),
   },
   {
     name: 'notify',
@@ -199,7 +199,12 @@ export const adminCommands: readonly AdminCommand[] = [
     description: 'check configuration, database, migrations, SMTP and clock; print the fix for each problem',
     // Reports a broken configuration or database as findings instead of stopping at the first.
     needs: 'none',
-    options: [json, verbose],
+    options: [
+      { flags: '--fix-timestamps', description: 'SQLite: rewrite instants and days stored in another spelling to the canonical form (needs --yes)' },
+      { flags: '--yes', description: 'confirm --fix-timestamps' },
+      json,
+      verbose,
+    ],
     load: () => import('./commands/doctor.js'),
   },
   {

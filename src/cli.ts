@@ -197,7 +197,13 @@ export async function main(argv: string[], inv?: Partial<Invocation>): Promise<n
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
-      // Commander has already printed its message; anything it rejects is a usage error.
+      // Commander has already printed its message; anything it rejects is a usage error, except
+      // for the monitoring probe, whose callers (Nagios and the like) read any code above 3 as
+      // garbage: for them a command line that cannot be understood is UNKNOWN (3).
+      if (argv[0] === 'check') {
+        invocation.streams.stdout.write('ONTIME UNKNOWN - cannot check: the command line was not understood (see the error above)\n');
+        return 3;
+      }
       return ExitCode.usage;
     }
     const message = err instanceof OntimeError ? err.message : `internal error: ${(err as Error)?.message ?? err}`;

@@ -1,7 +1,9 @@
 /**
  * `ontime check [--now] [--json]`: a monitoring probe with Nagios exit codes. 0: every enabled
- * scheduled job's latest slot ran (or is within its grace period) and succeeded; 1: one is late,
- * partial or interrupted; 2: one failed or never ran (missed); 3: ontime could not check at all.
+ * scheduled job's latest slot ran (or is within its grace period) and its most recent finished run
+ * succeeded; 1: one is late, partial, interrupted or skipped 3 times in a row behind a live lock
+ * holder; 2: one failed or never ran (missed), or is skipped behind a dead or stuck holder; 3:
+ * ontime could not check at all.
  */
 import { describeError } from '../errors.js';
 import { checkReport, statusesOf } from '../dispatch/slot-status.js';

@@ -16,11 +16,14 @@ import type { Invocation } from '../runner/session.js';
 export interface DoctorOptions {
   json?: boolean;
   verbose?: boolean;
+  /** SQLite: rewrite compared instants and days to the canonical form (needs `yes`). */
+  fixTimestamps?: boolean;
+  yes?: boolean;
 }
 
 type Level = 'ok' | 'warn' | 'fail';
 
-interface Finding {
+export interface Finding {
   check: string;
   level: Level;
   message: string;
@@ -35,6 +38,10 @@ const SMTP_TIMEOUT_MS = 10_000;
 
 export default async function doctor(options: DoctorOptions, inv: Invocation): Promise<number> {
   const out = new Output(inv.streams, { json: options.json, verbose: options.verbose, env: inv.env });
+  if (options.fixTimestamps && !options.yes) {
+    out.error('--fix-timestamps rewrites stored values: add --yes to confirm', 'run `ontime doctor` first to see which values it would rewrite');
+    return ExitCode.usage;
+  }
   const findings: Finding[] = [];
   const add = (f: Finding) => {
     findings.push(f);
@@ -63,6 +70,8 @@ export default async function doctor(options: DoctorOptions, inv: Invocation): P
       try {
         await checkMigrations(knex, add);
         await checkClock(knex, config, add);
+        await (await import('./doctor-locks.js')).checkLocks(knex, config, add);
+        await (await import('./doctor-timestamps.js')).checkTimestamps(knex, config, Boolean(options.fixTimestamps), add);
       } finally {
         await knex.destroy().catch(() => undefined);
       }

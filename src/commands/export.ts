@@ -149,7 +149,7 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
   } catch (err) {
     const described = describeError(err);
     out.error(described.message, described.hint);
-    if (options.verbose && err instanceof Error && err.stack) out.stack(err.stack);
+    if (options.verbose && err instanceof Error && err.stack && !(err instanceof UsageError)) out.stack(err.stack);
     return described.exitCode;
   }
 }

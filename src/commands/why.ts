@@ -5,7 +5,7 @@
  */
 import { jobsWithSchedules } from '../db/job-settings.js';
 import { installedAt, jobRunJson, lastRun, type JobRun } from '../db/job-status.js';
-import { jobEnabled, jobStatus, type JobStatus } from '../dispatch/slot-status.js';
+import { jobEnabled, jobStatus, verdictOf, type JobStatus } from '../dispatch/slot-status.js';
 import { formatInZone } from '../dispatch/time-format.js';
 import { formatUtc } from '../output.js';
 import type { AdminContext } from '../runner/admin.js';
@@ -26,6 +26,8 @@ export default async function why({ out, config, db, job }: AdminContext, option
   const enabled = await jobEnabled(db, def.name);
   const status = await jobStatus(db, dialect, def, { now, timezone: tz, enabled, installedAt: await installedAt(db) });
   const last = await lastRun(db, dialect, def.name);
+  const verdict = verdictOf(status, now);
+  const decisive = status.lastFinished;
 
   if (options.json) {
     const s = status.state;
@@ -44,6 +46,8 @@ export default async function why({ out, config, db, job }: AdminContext, option
       catchUpUntil: s.kind === 'due' || s.kind === 'missed' ? s.windowEnds.toISOString() : null,
       nextSlot: status.next?.toISOString() ?? null,
       lastRun: last ? jobRunJson(last) : null,
+      lastFinishedRun: decisive ? jobRunJson(decisive) : null,
+      check: { verdict: verdict.verdict, reason: verdict.reason },
       explanation: explain(status, now, tz),
     });
     return 0;
@@ -55,7 +59,9 @@ export default async function why({ out, config, db, job }: AdminContext, option
   if ('slot' in s && s.slot) out.line(`Latest slot: ${when(s.slot)}`);
   out.line(`  ${explain(status, now, tz)}`);
   if (s.kind === 'ran' && s.run.error) out.line(`  error: ${s.run.error.split('\n')[0]}`);
-  if (last && !('run' in s && s.run.id === last.id)) out.line(`Last run of any kind: ${describeRun(last)}`);
+  if (decisive && !('run' in s && s.run.id === decisive.id)) out.line(`Most recent finished run (check judges by it): ${describeRun(decisive)}`);
+  if (last && !('run' in s && s.run.id === last.id) && last.id !== decisive?.id) out.line(`Last run of any kind: ${describeRun(last)}`);
+  out.line(`check says: ${verdict.verdict.toUpperCase()}, ${verdict.reason}`);
   if (status.next) out.line(`Next slot: ${when(status.next)}, in ${duration(status.next.getTime() - now.getTime())}`);
   return 0;
 }

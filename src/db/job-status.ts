@@ -130,3 +130,34 @@ export async function installedAt(db: Knex): Promise<Date | null> {
     return null;
   }
 }
+
+/** Statuses of a run that has ended and did (or tried to do) the job's work. */
+export const FINISHED_STATUSES = ['succeeded', 'partial', 'failed', 'interrupted', 'abandoned'] as const;
+
+/**
+ * The job's most recent finished run (newest started_at) up to an instant: what `check`, `why`
+ * and `jobs` judge the job by, since a later run by hand can fail after the slot's run succeeded.
+ */
+export async function lastFinishedRun(db: Knex, dialect: Dialect, job: string, until: Date): Promise<JobRun | undefined> {
+  const row = await db('job_runs')
+    .select(COLUMNS)
+    .where({ job })
+    .whereIn('status', FINISHED_STATUSES as unknown as string[])
+    .where('started_at', '<=', toDbInstant(dialect, until))
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .first();
+  return row ? toJobRun(row) : undefined;
+}
+
+/** The job's newest runs (newest first), at most `limit`, up to an instant. */
+export async function newestRuns(db: Knex, dialect: Dialect, job: string, until: Date, limit: number): Promise<JobRun[]> {
+  const rows = await db('job_runs')
+    .select(COLUMNS)
+    .where({ job })
+    .where('started_at', '<=', toDbInstant(dialect, until))
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit);
+  return rows.map(toJobRun);
+}

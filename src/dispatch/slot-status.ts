@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
-import { runServingSlot, type JobRun } from '../db/job-status.js';
+import { lastFinishedRun, newestRuns, runServingSlot, type JobRun } from '../db/job-status.js';
 import { formatUtc } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import { catchUpWindow, gracePeriod, jobSlots, type JobSlots } from './slots.js';
@@ -32,7 +32,23 @@ export interface JobStatus {
   next: Date | null;
   /** Grace period of the latest slot, in ms (null without a slot). */
   graceMs: number | null;
+  /** The job's most recent finished run, whatever slot it served: it decides check's verdict. */
+  lastFinished?: JobRun | null;
+  /** Set when the job's newest runs are `lock held` skips in a row. */
+  lockSkips?: LockSkips | null;
 }
+
+export interface LockSkips {
+  /** How many of the newest runs in a row were skipped because the lock was held. */
+  count: number;
+  /** Who held it, as the newest skipped row names it. */
+  holder: string;
+  /** The holder's run now: running within its time limit, past it, or not running at all. */
+  holderState: 'running' | 'stuck' | 'gone';
+}
+
+/** Lock-held skips in a row from which check warns: a leaked or foreign lock must not stay green. */
+export const LOCK_SKIPS_WARN = 3;
 
 export interface StatusInput {
   now: Date;
@@ -68,7 +84,11 @@ export async function jobStatus(db: Knex, dialect: Dialect, def: JobDefinition, 
     return { job: def, enabled: input.enabled, state: { kind: input.enabled ? 'not-yet-due' : 'disabled', slot: null }, next, graceMs: null };
   }
   const graceMs = gracePeriod(slots, slot);
-  const base = { job: def, enabled: input.enabled, next, graceMs };
+  const base = {
+    job: def, enabled: input.enabled, next, graceMs,
+    lastFinished: (await lastFinishedRun(db, dialect, def.name, input.now)) ?? null,
+    lockSkips: await lockSkipsOf(db, dialect, def, input.now),
+  };
   const run = await runServingSlot(db, dialect, def.name, slot, input.now);
   if (run && run.status === 'skipped') return { ...base, state: { kind: 'skipped', slot, run, reason: skipReason(run) } };
   if (run) return { ...base, state: { kind: 'ran', slot, run } };
@@ -80,6 +100,28 @@ export async function jobStatus(db: Knex, dialect: Dialect, def: JobDefinition, 
   }
   if (input.installedAt && slot.getTime() < input.installedAt.getTime()) return { ...base, state: { kind: 'not-yet-due', slot } };
   return { ...base, state: { kind: 'missed', slot, windowEnds } };
+}
+
+/** The newest runs of the job that are lock-held skips in a row, and how the holder is doing now. */
+async function lockSkipsOf(db: Knex, dialect: Dialect, def: JobDefinition, now: Date): Promise<LockSkips | null> {
+  const runs = await newestRuns(db, dialect, def.name, now, 50);
+  const isLockSkip = (r: JobRun) => r.status === 'skipped' && r.summary?.reason === 'lock held';
+  let count = 0;
+  while (count < runs.length && isLockSkip(runs[count]!)) count += 1;
+  if (count === 0) return null;
+  const newest = runs[0]!;
+  const holderRunId = Number(newest.summary?.holderRunId);
+  // The holder's row if the skip recorded it, else any run of the job still marked running.
+  const holder = Number.isInteger(holderRunId) && holderRunId > 0
+    ? await db('job_runs').where({ id: holderRunId }).first('status', 'started_at')
+    : await db('job_runs').where({ job: def.name, status: 'running' }).orderBy('id', 'desc').first('status', 'started_at');
+  let holderState: LockSkips['holderState'] = 'gone';
+  if (holder && holder.status === 'running') {
+    const { fromDbInstant } = await import('../db/time.js');
+    const since = fromDbInstant(holder.started_at);
+    holderState = since && now.getTime() - since.getTime() > def.timeoutSeconds * 1000 ? 'stuck' : 'running';
+  }
+  return { count, holder: String(newest.summary?.holder ?? 'unknown'), holderState };
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -97,7 +139,57 @@ export interface JobVerdict {
   reason: string;
 }
 
+/**
+ * check's verdict on a job: the worst of what its latest slot says (late, missed, running past
+ * its limit), what its most recent finished run says (a failure after a success stays CRITICAL
+ * until a later run succeeds, whichever slot or person started them) and how long it has been
+ * skipped behind a held lock.
+ */
 export function verdictOf(status: JobStatus, now: Date): JobVerdict {
+  const s = status.state;
+  const slotVerdict = slotStateVerdict(status, now);
+  if (s.kind === 'unscheduled' || s.kind === 'disabled') return slotVerdict;
+  const found = [slotVerdict];
+  const last = status.lastFinished;
+  // A finished slot run is judged in slotStateVerdict (against the newest finished run).
+  if (last && !(s.kind === 'ran' && s.run.status !== 'running')) {
+    const judged = runVerdict(last, `run ${last.id}, ${startedBy(last)} ${formatUtc(last.startedAt)}`);
+    if (judged.verdict !== 'ok') found.push({ ...judged, reason: `${judged.reason}; latest slot: ${slotVerdict.reason}` });
+  }
+  const skips = status.lockSkips;
+  if (skips && skips.count >= LOCK_SKIPS_WARN) {
+    const held = `skipped ${skips.count} times in a row: the lock is held by ${skips.holder}`;
+    if (skips.holderState === 'running') found.push({ verdict: 'warning', short: 'lock held', reason: `${held}, still running` });
+    else {
+      const why = skips.holderState === 'gone' ? 'which has no running run (a leaked or foreign lock)' : `running longer than its ${status.job.timeoutSeconds / 60} min time limit`;
+      found.push({ verdict: 'critical', short: 'lock held', reason: `${held}, ${why}; see \`ontime locks\`` });
+    }
+  }
+  return found.reduce((worst, v) => (RANK[v.verdict] > RANK[worst.verdict] ? v : worst));
+}
+
+export const RANK: Record<Verdict, number> = { ok: 0, warning: 1, critical: 2 };
+
+function startedBy(r: JobRun): string {
+  return r.trigger === 'run-due' ? 'started by run-due' : 'started directly';
+}
+
+/** A finished run's verdict: succeeded OK; partial and interrupted WARNING; failed, abandoned CRITICAL. */
+function runVerdict(r: JobRun, where: string): JobVerdict {
+  const code = r.exitCode === null ? '' : ` (exit ${r.exitCode})`;
+  const detail = `${r.status}${code} (${where})${r.error ? `: ${firstLine(r.error)}` : ''}`;
+  switch (r.status) {
+    case 'succeeded':
+      return { verdict: 'ok', short: 'succeeded', reason: `succeeded (${where}, finished ${formatUtc(r.finishedAt ?? r.startedAt)})` };
+    case 'partial':
+    case 'interrupted':
+      return { verdict: 'warning', short: `${r.status}${code}`, reason: detail };
+    default:
+      return { verdict: 'critical', short: `${r.status}${code}`, reason: detail };
+  }
+}
+
+function slotStateVerdict(status: JobStatus, now: Date): JobVerdict {
   const s = status.state;
   const v = (verdict: Verdict, short: string, reason = short): JobVerdict => ({ verdict, short, reason });
   switch (s.kind) {
@@ -117,23 +209,18 @@ export function verdictOf(status: JobStatus, now: Date): JobVerdict {
       return v('critical', 'never ran', `never ran: the slot of ${formatUtc(s.slot)} was missed (catch-up window closed ${formatUtc(s.windowEnds)})`);
     case 'ran': {
       const r = s.run;
-      const code = r.exitCode === null ? '' : ` (exit ${r.exitCode})`;
       const at = `slot ${formatUtc(s.slot)}, run ${r.id}`;
-      switch (r.status) {
-        case 'succeeded':
-          return v('ok', 'succeeded', `succeeded (${at}, finished ${formatUtc(r.finishedAt ?? r.startedAt)})`);
-        case 'running': {
-          const limit = status.job.timeoutSeconds * 1000 + (status.graceMs ?? 0);
-          return now.getTime() - r.startedAt.getTime() > limit
-            ? v('warning', 'still running', `still running since ${formatUtc(r.startedAt)}, past its ${status.job.timeoutSeconds / 60} min time limit (${at})`)
-            : v('ok', 'running', `running since ${formatUtc(r.startedAt)} (${at})`);
-        }
-        case 'partial':
-        case 'interrupted':
-          return v('warning', `${r.status}${code}`, `${r.status}${code} (${at})${r.error ? `: ${firstLine(r.error)}` : ''}`);
-        default:
-          return v('critical', `${r.status}${code}`, `${r.status}${code} (${at})${r.error ? `: ${firstLine(r.error)}` : ''}`);
+      if (r.status === 'running') {
+        const limit = status.job.timeoutSeconds * 1000 + (status.graceMs ?? 0);
+        return now.getTime() - r.startedAt.getTime() > limit
+          ? v('warning', 'still running', `still running since ${formatUtc(r.startedAt)}, past its ${status.job.timeoutSeconds / 60} min time limit (${at})`)
+          : v('ok', 'running', `running since ${formatUtc(r.startedAt)} (${at})`);
       }
+      // A later finished run (by hand, or another host) tells the job's current state.
+      const last = status.lastFinished;
+      if (!last || last.id === r.id) return runVerdict(r, at);
+      const code = r.exitCode === null ? '' : `, exit ${r.exitCode}`;
+      return runVerdict(last, `run ${last.id}, ${startedBy(last)} ${formatUtc(last.startedAt)}, after the ${at}: ${r.status}${code}`);
     }
   }
 }

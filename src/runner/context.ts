@@ -95,6 +95,10 @@ export class RunContext implements JobContext {
 
   /** Before every batch: the lock is still ours (fencing), no stop was asked for, time is left. */
   async checkpoint(): Promise<void> {
+    // better-sqlite3 answers synchronously, so a run of batches would otherwise never give the
+    // event loop a turn: signal handlers, the lease renewal timer and progress would wait for the
+    // end of the run. One turn per batch (setImmediate passes the poll phase) is enough.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await this.beforeBatch?.();
     if (Date.now() > this.deadline) {
       throw new RunInterrupted(

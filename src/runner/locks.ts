@@ -27,6 +27,7 @@ import {
   tryAdvisoryLock,
 } from '../db/locks.js';
 import { formatUtc } from '../output.js';
+import { RunInterrupted } from './signals.js';
 
 export type LockKind = 'advisory' | 'lease';
 
@@ -93,6 +94,11 @@ async function acquireAdvisory(req: LockRequest): Promise<LockAttempt> {
   const conn = await client.acquireConnection();
   let acquired = false;
   try {
+    if (dialect === 'postgres') {
+      const { transactionPoolerSeen, poolerError } = await import('../db/lock-connection.js');
+      const seen = await transactionPoolerSeen(db, conn);
+      if (seen) throw poolerError(seen);
+    }
     acquired = await tryAdvisoryLock(db, dialect, conn, job);
     if (acquired) await labelSession(db, dialect, conn, `ontime ${holder}`);
   } catch (err) {
@@ -104,6 +110,12 @@ async function acquireAdvisory(req: LockRequest): Promise<LockAttempt> {
     return { acquired: false, heldBy: await describeAdvisoryHolder(db, dialect, job) };
   }
   let released = false;
+  // The lock is the session: once its connection reports an error or its end, it is gone.
+  let lostBecause: string | null = null;
+  const { watchLockConnection } = await import('../db/lock-connection.js');
+  const unwatch = watchLockConnection(conn, (why) => {
+    lostBecause = why;
+  });
   return {
     acquired: true,
     lock: {
@@ -113,11 +125,23 @@ async function acquireAdvisory(req: LockRequest): Promise<LockAttempt> {
         // The session is the lock; the run row names host and pid.
       },
       async confirm() {
+        if (lostBecause !== null) {
+          throw new RunInterrupted(
+            'lock-lost',
+            `the database connection holding the lock of ${job} was lost (${lostBecause}); stopped before the next batch, finished batches are committed`,
+            'run it again; if this repeats, look for what ends idle or long sessions (idle_session_timeout, wait_timeout, a firewall, a pooler)',
+          );
+        }
         return advisoryLockIsMine(db, dialect, conn, job);
       },
       async release() {
         if (released) return true;
         released = true;
+        unwatch();
+        if (lostBecause !== null) {
+          await client.releaseConnection(conn).catch(() => undefined);
+          return true; // the server freed it with the session
+        }
         try {
           await labelSession(db, dialect, conn, 'ontime');
           return await releaseAdvisoryLock(db, dialect, conn, job);

@@ -80,7 +80,8 @@ export async function withSession(
     const classified = config ? (classifyDatabaseError(err, config.database.display) ?? err) : err;
     const described = describeError(classified);
     out.error(described.message, described.hint, { exitCode: described.exitCode });
-    if (options.verbose && err instanceof Error && err.stack) out.stack(err.stack);
+    // A usage error's message is the whole story; a stack trace would only look like a bug.
+    if (options.verbose && err instanceof Error && err.stack && !(err instanceof UsageError)) out.stack(err.stack);
     if (options.json) {
       out.emitJson({ ...(options.jsonOnError?.() ?? {}), status: 'failed', exitCode: described.exitCode, error: described.message });
     }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { forEachDatabase } from '../helpers/databases.js';
 import { runCli } from '../helpers/cli.js';
+import { jobs } from '../../src/registry.js';
 
 forEachDatabase('enable and disable', (db) => {
   beforeEach(async () => {
@@ -69,6 +70,39 @@ forEachDatabase('enable and disable', (db) => {
     const r = await runCli(['enable', 'release-cases'], { DATABASE_URL: db().url });
     assert.equal(r.code, 64);
     assert.match(r.stderr, /unknown job "release-cases"; jobs: release-scheduled-cases, send-scheduled-emails/);
+    assert.equal(await db().checksum(), before);
+  });
+
+  test('disable --all stops every job, recorded like the single switch; enable --all turns them back on', async () => {
+    const env = { DATABASE_URL: db().url };
+    await runCli(['disable', 'send-scheduled-emails'], env);
+    const off = await runCli(['disable', '--all'], env);
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, /^send-scheduled-emails: already disabled; nothing changed$/m);
+    assert.match(off.stdout, /^cleanup-survey-progress: enabled → disabled$/m);
+    assert.match(off.stdout, /`ontime enable --all` turns them back on/);
+    for (const def of jobs) assert.equal(await setting(def.name), 'false', def.name);
+    const run = await runCli(['cleanup-survey-progress'], env);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /cleanup-survey-progress is disabled/);
+
+    const on = await runCli(['enable', '--all', '--json'], env);
+    assert.equal(on.code, 0, on.stderr);
+    const json = JSON.parse(on.stdout);
+    assert.equal(json.all, true);
+    assert.equal(json.jobs.length, jobs.length);
+    assert.ok(json.jobs.every((j: { enabled: boolean; changed: boolean }) => j.enabled && j.changed));
+    for (const def of jobs) assert.equal(await setting(def.name), 'true', def.name);
+  });
+
+  test('a job and --all together, or neither, is a usage error that changes nothing', async () => {
+    const before = await db().checksum();
+    const both = await runCli(['disable', 'cleanup-survey-progress', '--all'], { DATABASE_URL: db().url });
+    assert.equal(both.code, 64);
+    assert.match(both.stderr, /give a job or --all, not both/);
+    const neither = await runCli(['disable'], { DATABASE_URL: db().url });
+    assert.equal(neither.code, 64);
+    assert.match(neither.stderr, /disable which job\? Give its name, or --all/);
     assert.equal(await db().checksum(), before);
   });
 });
