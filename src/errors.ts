@@ -104,6 +104,17 @@ const CONNECTION_CODES = new Set([
   '53300', // too_many_connections
 ]);
 
+/** The server's certificate failed the check that was asked for: a setting to fix, not a passing fault. */
+export const TLS_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 const DATABASE_CONFIG_CODES = new Set([
   'ENOTFOUND', // unknown host: a typo, not a passing fault
   '28P01', // invalid_password
@@ -113,7 +124,13 @@ const DATABASE_CONFIG_CODES = new Set([
   'ER_DBACCESS_DENIED_ERROR',
   'ER_BAD_DB_ERROR',
   'SQLITE_CANTOPEN',
+  'HANDSHAKE_NO_SSL_SUPPORT', // ssl-mode asks for TLS the MySQL server does not offer
+  ...TLS_CERTIFICATE_CODES,
 ]);
+
+/** Driver errors that carry no code, by their message. */
+const CONNECTION_MESSAGES = [/^Connection terminated unexpectedly/];
+const CONFIG_MESSAGES = [/does not support (secure|SSL) connection/i];
 
 function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -129,9 +146,9 @@ export function classifyDatabaseError(err: unknown, what: string): OntimeError |
   if (err instanceof OntimeError) return err;
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (code && CONNECTION_CODES.has(code)) {
+  if ((code && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.some((re) => re.test(message))) {
     return new TemporaryError(
-      `cannot reach the database at ${what} (${code})`,
+      `cannot reach the database at ${what} (${code ?? firstLine(message)})`,
       'check that the server is running and reachable; the job is safe to retry',
       { cause: err },
     );
@@ -141,8 +158,8 @@ export function classifyDatabaseError(err: unknown, what: string): OntimeError |
       cause: err,
     });
   }
-  if (code && DATABASE_CONFIG_CODES.has(code)) {
-    return new ConfigError(`the database at ${what} refused us: ${firstLine(message)}`, 'check DATABASE_URL', {
+  if ((code && DATABASE_CONFIG_CODES.has(code)) || CONFIG_MESSAGES.some((re) => re.test(message))) {
+    return new ConfigError(`the database at ${what} refused us: ${firstLine(message)}`, 'check DATABASE_URL (user, password, database, sslmode / ssl-mode and its certificates)', {
       cause: err,
     });
   }

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 import { classifyDatabaseError } from '../errors.js';
+import { driverTlsOptions } from './tls.js';
 
 export type Db = Knex;
 
@@ -57,7 +58,7 @@ export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
           user: db.user,
           password: db.password,
           database: db.database,
-          ssl: db.ssl ? { rejectUnauthorized: false } : undefined,
+          ssl: driverTlsOptions(db.tls),
           connectionTimeoutMillis: 10_000,
           application_name: 'ontime',
         } as Knex.PgConnectionConfig,
@@ -83,7 +84,7 @@ export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
           dateStrings: ['DATE'],
           connectTimeout: 10_000,
           charset: 'utf8mb4',
-          ssl: db.ssl ? { rejectUnauthorized: false } : undefined,
+          ssl: driverTlsOptions(db.tls),
         } as unknown as Knex.MySql2ConnectionConfig,
         pool: {
           min: 0,
@@ -109,7 +110,13 @@ export async function connect(db: DatabaseConfig, options: { poolMax?: number } 
   const { default: knexFactory } = await import('knex');
   // knex prints pool errors to the console itself; we report them once, classified and redacted.
   const quiet = () => undefined;
-  const knex = knexFactory({ ...knexConfig(db, options.poolMax), log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } });
+  const knex = knexFactory({
+    ...knexConfig(db, options.poolMax),
+    // knex would otherwise write the bound values (names, addresses, mail bodies) into the
+    // error text, and from there into job_runs.error, logs and the alert mail.
+    compileSqlOnError: false,
+    log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet },
+  });
   try {
     await knex.raw('select 1');
   } catch (err) {

@@ -9,7 +9,7 @@
 import { mkdirSync, renameSync, writeFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EmailConfig } from '../config.js';
-import { redact } from '../errors.js';
+import { redact, TLS_CERTIFICATE_CODES } from '../errors.js';
 
 export interface TransportMessage {
   from: string;
@@ -86,11 +86,15 @@ async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
     maxRequeues: 0,
     host: email.host,
     port: email.port,
-    // EMAIL_USE_SSL: implicit TLS (usually port 465). EMAIL_USE_TLS: STARTTLS, required.
+    // EMAIL_USE_SSL: implicit TLS (usually port 465). Otherwise STARTTLS whenever the server
+    // offers it; required (the session fails before AUTH) with EMAIL_USE_TLS, and whenever there
+    // are credentials to protect, unless EMAIL_ALLOW_PLAINTEXT_AUTH says a clear login is wanted.
     secure: email.useSsl,
-    requireTLS: email.useTls,
-    // Like Django: without EMAIL_USE_TLS no STARTTLS, so a relay that worked before keeps working.
-    ignoreTLS: !email.useTls && !email.useSsl,
+    requireTLS: mustEncrypt(email),
+    ignoreTLS: false,
+    // Opportunistic STARTTLS (nothing secret to send) encrypts without checking the certificate,
+    // so a relay with a self-signed certificate keeps working; required TLS checks it.
+    tls: email.useSsl || mustEncrypt(email) ? undefined : { rejectUnauthorized: false },
     auth: email.user ? { user: email.user, pass: email.password ?? '' } : undefined,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     greetingTimeout: GREETING_TIMEOUT_MS,
@@ -130,6 +134,11 @@ async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
   };
 }
 
+/** Whether the SMTP session must be encrypted before anything secret is sent. */
+export function mustEncrypt(email: EmailConfig): boolean {
+  return email.useTls || (email.user !== undefined && !email.useSsl && !email.allowPlaintextAuth);
+}
+
 interface SmtpErrorLike {
   code?: string;
   originalCode?: string;
@@ -158,6 +167,19 @@ export function classifySmtpError(raw: unknown, where: string): Exclude<SendResu
       kind: 'unreachable',
       cause: 'auth',
       error: `SMTP server ${where} refused the login${answer ? `: ${answer}` : ''} (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD)`,
+    };
+  }
+  const untrusted = TLS_CERTIFICATE_CODES.has(err.originalCode ?? err.code ?? '');
+  if ((err.code === 'ETLS' && err.command === 'STARTTLS') || untrusted) {
+    // Before any message or password was sent: a setting to fix, not a message to retry.
+    const refused = !untrusted && typeof err.responseCode === 'number';
+    return {
+      ok: false,
+      kind: 'unreachable',
+      cause: 'config',
+      error: refused
+        ? `SMTP server ${where} does not offer STARTTLS${answer ? ` (${answer})` : ''}; ontime does not send EMAIL_HOST_PASSWORD or require-TLS mail in clear (use EMAIL_USE_SSL for port 465, or EMAIL_ALLOW_PLAINTEXT_AUTH=true on a trusted network)`
+        : `TLS with the SMTP server ${where} failed: ${oneLine(err.message ?? '')} (the certificate must be trusted: NODE_EXTRA_CA_CERTS names a private CA)`,
     };
   }
   if (typeof err.responseCode === 'number' && err.responseCode >= 400 && err.responseCode < 600) {
