@@ -176,12 +176,32 @@ export interface DescribedError {
   hint?: string;
 }
 
+/**
+ * A database error as code + the database's message, with the values a few messages quote
+ * (MySQL's duplicate entry and bad value, PostgreSQL's bad input) replaced: they may be personal data.
+ */
+export function databaseErrorText(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^(ER_|SQLITE_|WARN_)|^[0-9A-Z]{5}$/.test(code)) return undefined;
+  const message = firstLine(err.message)
+    .replace(/Duplicate entry '.*' for key/, "Duplicate entry '…' for key")
+    .replace(/(value|entry): '.*?'( for column)/gi, "$1: '…'$2")
+    .replace(/(invalid input (syntax|value) for [^:]*): ".*"/i, '$1: "…"')
+    .replace(/^(value) ".*"( is out of range)/i, '$1 "…"$2');
+  return `database error ${code}: ${message}`;
+}
+
 /** Anything thrown → exit code and a one-line message. Unknown errors are bugs: 70, with where. */
 export function describeError(err: unknown): DescribedError {
   if (err instanceof OntimeError) {
     return { exitCode: err.exitCode, message: redact(err.message), hint: err.hint && redact(err.hint) };
   }
   const e = err instanceof Error ? err : new Error(String(err));
+  const fromDatabase = databaseErrorText(err);
+  if (fromDatabase) {
+    return { exitCode: ExitCode.internal, message: redact(fromDatabase), hint: 'the database refused a statement; run again with --verbose for where' };
+  }
   const where = e.stack
     ?.split('\n')
     .slice(1)

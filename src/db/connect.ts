@@ -101,6 +101,19 @@ export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
   }
 }
 
+/**
+ * knex prefixes a failed query's error with its SQL text; the operator needs the database's own
+ * reason. The statement (placeholders only, never values) stays on the error for --verbose.
+ */
+function keepDatabaseMessage(err: unknown, query: { sql?: string }): void {
+  if (!(err instanceof Error) || typeof query?.sql !== 'string') return;
+  const prefix = `${query.sql} - `;
+  if (err.message.startsWith(prefix)) {
+    Object.defineProperty(err, 'statement', { value: query.sql, enumerable: false });
+    err.message = err.message.slice(prefix.length);
+  }
+}
+
 /** Connect and prove the connection works; unreachable → TemporaryError (75), refused → ConfigError (78). */
 export async function connect(db: DatabaseConfig, options: { poolMax?: number } = {}): Promise<Knex> {
   if (db.dialect === 'postgres') await configurePgTypes();
@@ -117,6 +130,7 @@ export async function connect(db: DatabaseConfig, options: { poolMax?: number } 
     compileSqlOnError: false,
     log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet },
   });
+  knex.on('query-error', keepDatabaseMessage);
   try {
     await knex.raw('select 1');
   } catch (err) {
