@@ -90,13 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     throw new ConfigError(`ONTIME_TIMEZONE "${timezone}" is not a time zone this system knows`, 'use an IANA name such as Europe/London or UTC');
   }
   const pingUrl = merged.ONTIME_PING_URL?.trim() || undefined;
-  if (pingUrl) {
-    try {
-      new URL(pingUrl.replaceAll('{job}', 'job'));
-    } catch {
-      throw new ConfigError('ONTIME_PING_URL is not a valid URL');
-    }
-  }
+  if (pingUrl) checkPingUrl(pingUrl);
   return {
     database,
     email,
@@ -107,6 +101,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     lockMode,
     env: merged,
   };
+}
+
+/** Never echoes the URL: its path is often the secret of the check. */
+function checkPingUrl(pingUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(pingUrl.replaceAll('{job}', 'job'));
+  } catch {
+    throw new ConfigError('ONTIME_PING_URL is not a valid URL');
+  }
+  if (url.username || url.password) {
+    // fetch refuses such URLs, so no ping would ever be sent; and the secret would sit in process lists.
+    throw new ConfigError(
+      `ONTIME_PING_URL for ${url.host} contains user:password`,
+      'ping URLs carry their secret in the path (as healthchecks.io does); remove the credentials from the URL',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`ONTIME_PING_URL must be an http:// or https:// URL, not ${url.protocol}`);
+  }
 }
 
 function splitList(value: string | undefined): string[] {

@@ -78,7 +78,7 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
 
     if (options.out) {
       const dir = resolve(inv.cwd, options.out);
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       for (const file of result.files) {
         writeFileSync(join(dir, file.name), encode(file));
         out.notice(`wrote ${join(dir, file.name)}`);

@@ -34,6 +34,7 @@ import {
 import { findOutboxByKey } from '../db/outbox.js';
 import { DAY_MS, fromDbInstant } from '../db/time.js';
 import { describeError, ExitCode, OntimeError } from '../errors.js';
+import { singleAddress } from '../mail/address.js';
 import { renderDeletionWarning } from '../mail/templates/deletion-warning.js';
 import type { Mailer } from '../mail/mailer.js';
 import { formatUtc } from '../output.js';
@@ -72,7 +73,6 @@ interface WarningTally {
   notSent: number;
 }
 
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
 /** The dedupe key of jobs.md: `survey-warning:<id>:<days>:<deletion_date ISO>`, whole seconds without a fraction. */
 export function warningDedupeKey(surveyId: number, days: WarningDays, deletionDate: Date): string {
@@ -286,10 +286,10 @@ async function sendWarnings(
         budget.limited = true;
         break;
       }
-      const email = row.owner_email?.trim() ?? '';
-      if (!EMAIL.test(email)) {
+      const email = singleAddress(row.owner_email);
+      if (!email) {
         tally.invalidEmail += 1;
-        notes.detail(`  survey ${row.id}: ${what} not sent, owner email ${email ? 'is not a valid address' : 'is missing'}`);
+        notes.detail(`  survey ${row.id}: ${what} not sent, owner email ${row.owner_email?.trim() ? 'invalid address' : 'is missing'}`);
         continue;
       }
       budget.take();
@@ -356,7 +356,7 @@ async function sendOne(
     {
       dedupeKey: warningDedupeKey(row.id, row.days, deletionDate),
       kind: 'survey-deletion-warning',
-      to: row.owner_email!.trim(),
+      to: singleAddress(row.owner_email)!,
       ...rendered,
     },
     ctx.runId,

@@ -21,6 +21,7 @@ import { fromDbDay, fromDbInstant } from '../db/time.js';
 import { ExitCode } from '../errors.js';
 import { formatUtc, plural } from '../output.js';
 import type { Mailer, OutboxRow, OutgoingMessage } from '../mail/mailer.js';
+import { singleAddress } from '../mail/address.js';
 import { renderCaseNotification } from '../mail/templates/case-notification.js';
 import type { JobContext, JobHandler } from '../runner/types.js';
 
@@ -44,6 +45,8 @@ interface Counts {
   failedEarlier: number;
   alreadySent: number;
   skippedNoAddress: number;
+  /** contact_email is not exactly one valid address (a list, a line break, a NUL...): never sent. */
+  skippedInvalidAddress: number;
 }
 
 function caseMessage(ctx: JobContext, row: DueCaseEmail, to: string): OutgoingMessage {
@@ -67,7 +70,7 @@ function caseMessage(ctx: JobContext, row: DueCaseEmail, to: string): OutgoingMe
 
 const sendScheduledEmails: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect } = ctx;
-  const counts: Counts = { due: 0, sent: 0, deferred: 0, failed: 0, failedEarlier: 0, alreadySent: 0, skippedNoAddress: 0 };
+  const counts: Counts = { due: 0, sent: 0, deferred: 0, failed: 0, failedEarlier: 0, alreadySent: 0, skippedNoAddress: 0, skippedInvalidAddress: 0 };
   const listed = { skipped: 0, failed: 0 };
   /** Set when the transport could not take any message: the run stops there. */
   let stopped: { error: string; cause: 'connect' | 'auth' | 'config' } | undefined;
@@ -219,10 +222,11 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
       if (!dryRun) out.line(`  - deferred for retry: ${counts.deferred}`);
       if (!dryRun) out.line(`  - failed: ${counts.failed}`);
       out.line(`  - skipped without address: ${counts.skippedNoAddress}`);
+      if (counts.skippedInvalidAddress > 0) out.line(`  - skipped, invalid address: ${counts.skippedInvalidAddress}`);
       if (counts.failedEarlier > 0) out.line(`  - failed in an earlier run, not retried: ${counts.failedEarlier}`);
       if (counts.alreadySent > 0) out.line(`  - already sent earlier: ${counts.alreadySent}`);
     }
-    const hidden = counts.skippedNoAddress + counts.failed - listed.skipped - listed.failed;
+    const hidden = counts.skippedNoAddress + counts.skippedInvalidAddress + counts.failed - listed.skipped - listed.failed;
     if (hidden > 0) out.line(`(${hidden} more skipped or failed cases not listed; --verbose lists them all)`);
     if (stopped) out.line(`Stopped early: ${stopped.error}. Unsent messages stay pending for the next run.`);
     if (limited) out.line('Stopped at --limit; more emails may be due for the next run.');
@@ -248,10 +252,15 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
       afterId = Number(rows[rows.length - 1]!.id);
       const page: Pending[] = [];
       for (const row of rows) {
-        const to = row.contact_email?.trim();
-        if (!to) {
+        if (!row.contact_email?.trim()) {
           counts.skippedNoAddress += 1;
           report('skipped', `  skipped ${label(row)}: no contact_email`);
+          continue;
+        }
+        const to = singleAddress(row.contact_email);
+        if (!to) {
+          counts.skippedInvalidAddress += 1;
+          report('skipped', `  skipped ${label(row)}: invalid address in contact_email`);
           continue;
         }
         const message = caseMessage(ctx, row, to);

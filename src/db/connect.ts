@@ -2,11 +2,11 @@
  * DATABASE_URL → knex for the dialect. The only module that knows driver names; drivers and
  * knex itself are imported here, lazily, so commands that need no database start fast.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 import { classifyDatabaseError } from '../errors.js';
+import { createPrivateFileIfMissing, makePrivateDir } from '../files.js';
 import { driverTlsOptions } from './tls.js';
 
 export type Db = Knex;
@@ -118,7 +118,10 @@ function keepDatabaseMessage(err: unknown, query: { sql?: string }): void {
 export async function connect(db: DatabaseConfig, options: { poolMax?: number } = {}): Promise<Knex> {
   if (db.dialect === 'postgres') await configurePgTypes();
   if (db.dialect === 'sqlite' && db.filename && db.filename !== ':memory:') {
-    mkdirSync(dirname(db.filename), { recursive: true });
+    makePrivateDir(dirname(db.filename));
+    // A new database holds personal data from its first row: 0600 before SQLite opens it (SQLite
+    // gives its -wal and -shm files the database file's mode).
+    createPrivateFileIfMissing(db.filename);
   }
   const { default: knexFactory } = await import('knex');
   // knex prints pool errors to the console itself; we report them once, classified and redacted.

@@ -6,10 +6,11 @@
  * A transport never throws for what the server answered: send() says whether the message was
  * accepted, deferred (try again next run), failed for good, or could not be handed over at all.
  */
-import { mkdirSync, renameSync, writeFileSync, accessSync, constants as fsConstants } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { resolve } from 'node:path';
 import type { EmailConfig } from '../config.js';
 import { redact, TLS_CERTIFICATE_CODES } from '../errors.js';
+import { makePrivateDir, writeNewPrivateFile } from '../files.js';
 
 export interface TransportMessage {
   from: string;
@@ -284,13 +285,11 @@ async function createFileTransport(dir: string): Promise<Transport> {
           messageId: m.messageId,
           headers: m.headers,
         });
-        mkdirSync(dir, { recursive: true });
+        makePrivateDir(dir);
         const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
         const name = `${stamp}-outbox-${m.outboxId}.eml`;
-        // Write then rename, so a reader never sees half a message.
-        const tmp = join(dir, `.${name}.tmp`);
-        writeFileSync(tmp, info.message as Buffer);
-        renameSync(tmp, join(dir, name));
+        // Complete or absent, 0600, and never through a name someone else put there.
+        writeNewPrivateFile(dir, name, info.message as Buffer);
         return { ok: true };
       } catch (err) {
         return { ok: false, kind: 'unreachable', cause: 'config', error: notWritable(err) };
@@ -298,7 +297,7 @@ async function createFileTransport(dir: string): Promise<Transport> {
     },
     async verify() {
       try {
-        mkdirSync(dir, { recursive: true });
+        makePrivateDir(dir);
         accessSync(dir, fsConstants.W_OK);
         return { ok: true, detail: `EMAIL_BACKEND=file: messages are written to ${dir}` };
       } catch (err) {
