@@ -11,6 +11,7 @@ import { parseDuration } from '../parse.js';
 import { jobs } from '../registry.js';
 import type { Invocation } from '../runner/session.js';
 import { assertTimeZone, TimeZoneError } from '../schedule/cron.js';
+import { validateExportOptions } from '../schedule/export/validate.js';
 import { ExportError, exportPlatform, isPlatform, PLATFORMS, type ExportedFile, type ExportOptions } from '../schedule/export/index.js';
 
 export interface ExportCommandOptions {
@@ -65,6 +66,7 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
         options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay')(options.randomizedDelay) / 1000),
       timeZone,
     };
+    validateExportOptions(platform, exportOptions);
     let result;
     try {
       result = exportPlatform(platform, jobs, exportOptions);

@@ -8,6 +8,7 @@
  */
 import { parseCron } from '../cron.js';
 import { EXIT_CODE_LINES, hardLimitSeconds, isUtc } from './common.js';
+import { systemdEscape } from './validate.js';
 import type { ExportJob, ExportOptions, ExportResult, ExportedFile } from './types.js';
 
 export const SYSTEMD_DEFAULTS = { cwd: '/opt/ontime' };
@@ -74,9 +75,9 @@ export function exportSystemd(jobs: readonly ExportJob[], options: ExportOptions
       'Type=oneshot',
       '# Run as an unprivileged account that can read the environment file:',
       '#User=ontime',
-      `WorkingDirectory=${cwd}`,
-      ...(options.envFile ? [`EnvironmentFile=${options.envFile}`] : ['# ontime also reads .env from WorkingDirectory; or: EnvironmentFile=/etc/ontime/ontime.env']),
-      `ExecStart=${options.command.replace(/%/g, '%%')} ${quoteArg(job.name)}`,
+      `WorkingDirectory=${systemdEscape(cwd)}`,
+      ...(options.envFile ? [`EnvironmentFile=${systemdEscape(options.envFile)}`] : ['# ontime also reads .env from WorkingDirectory; or: EnvironmentFile=/etc/ontime/ontime.env']),
+      `ExecStart=${systemdEscape(options.command)} ${quoteArg(job.name)}`,
       // ontime stops cleanly at its own timeout (exit 75); this limit is only the backstop.
       `TimeoutStartSec=${hardLimitSeconds(job.timeoutSeconds)}`,
       'KillSignal=SIGTERM',
