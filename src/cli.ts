@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { jobs, type JobDefinition } from './registry.js';
-import { parseDuration, parseInstant, positiveInteger } from './parse.js';
+import { LIMITS, parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
 
 /** Wrap our parsers (which throw UsageError) into commander's invalid-argument errors. */
@@ -33,12 +33,12 @@ function addCommonJobOptions(cmd: Command): Command {
     .option('--verbose', 'one line per item (which case or survey, and why)')
     .option('--json', 'print one JSON summary object on stdout; human lines go to stderr')
     .option('--now <instant>', 'evaluate as of this ISO-8601 instant (a future one needs --dry-run)', argParser(parseInstant('--now')))
-    .option('--batch-size <n>', 'items per transaction', argParser(positiveInteger('--batch-size')), 1000)
-    .option('--limit <n>', 'stop after n items', argParser(positiveInteger('--limit')))
+    .option('--batch-size <n>', 'items per transaction', argParser(positiveInteger('--batch-size', LIMITS.batchSize)), 1000)
+    .option('--limit <n>', 'stop after n items', argParser(positiveInteger('--limit', LIMITS.limit)))
     .option(
       '--timeout <duration>',
       'stop cleanly after the current batch once this long has passed (90s, 15m, 2h); exit 75',
-      argParser(parseDuration('--timeout')),
+      argParser(parseDuration('--timeout', LIMITS.timeoutMs)),
     )
     // Set by the dispatcher (`run-due`) when it starts a job; recorded in job_runs. Not for people.
     .addOption(new Option('--trigger <trigger>', 'who started the run').choices(['cli', 'run-due']).default('cli').hideHelp())
@@ -108,6 +108,7 @@ const adminCommands: AdminSpec[] = [
       ['--status', 'list applied and pending migrations; change nothing'],
       ['--rollback', 'revert the last batch of migrations (drops tables: needs --yes)'],
       ['--yes', 'confirm --rollback'],
+      ['--force-drop-data <database>', 'let --rollback drop tables that hold rows: repeat the database name'],
       jsonOption,
       verboseOption,
     ],
@@ -123,7 +124,7 @@ const adminCommands: AdminSpec[] = [
     name: 'history',
     args: '[job]',
     description: 'recent runs (job_runs), newest first',
-    options: [['--limit <n>', 'how many runs to show (default 20)', positiveInteger('--limit')], jsonOption, verboseOption],
+    options: [['--limit <n>', 'how many runs to show (default 20)', positiveInteger('--limit', LIMITS.limit)], jsonOption, verboseOption],
     load: () => import('./commands/history.js'),
   },
   {

@@ -2,7 +2,7 @@
  * Every job ontime knows: the one list that the CLI, run-due, `jobs`, and every export read.
  * Kept free of heavy imports: `ontime --help` loads this file and nothing of knex or a driver.
  */
-import { integer, idList, positiveInteger } from './parse.js';
+import { integer, idList, LIMITS, positiveInteger } from './parse.js';
 import type { JobHandler } from './runner/types.js';
 
 export interface JobOptionSpec {
@@ -77,8 +77,8 @@ export const jobs: readonly JobDefinition[] = [
     schedule: null,
     timeoutSeconds: 30 * 60,
     options: [
-      { flags: '--from <status>', description: 'current status of the cases to move (required)', parse: integer('--from') },
-      { flags: '--to <status>', description: 'status to move them to (required)', parse: integer('--to') },
+      { flags: '--from <status>', description: 'current status of the cases to move (required)', parse: integer('--from', -LIMITS.int32 - 1, LIMITS.int32) },
+      { flags: '--to <status>', description: 'status to move them to (required)', parse: integer('--to', -LIMITS.int32 - 1, LIMITS.int32) },
       { flags: '--ids <ids>', description: 'only these case ids, comma-separated', parse: idList('--ids') },
       { flags: '--force', description: 'allow a backward move (to a lower status)' },
     ],
@@ -106,7 +106,7 @@ export const jobs: readonly JobDefinition[] = [
       {
         flags: '--older-than-days <n>',
         description: 'progress without expires_at is expired when not updated for this many days',
-        parse: positiveInteger('--older-than-days'),
+        parse: positiveInteger('--older-than-days', LIMITS.days),
         defaultValue: 30,
       },
     ],

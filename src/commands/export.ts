@@ -63,7 +63,7 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
       namespace: options.namespace,
       secret: options.secret,
       randomizedDelaySec:
-        options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay')(options.randomizedDelay) / 1000),
+        options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay', 86_400_000)(options.randomizedDelay) / 1000),
       timeZone,
     };
     validateExportOptions(platform, exportOptions);
