@@ -9,7 +9,7 @@
  * Adding one: write src/commands/<name>.ts (a default export taking an AdminContext and the
  * options, or for `none` the options and the Invocation), then add its entry here.
  */
-import { calendarDay, parseInstant, positiveInteger } from './parse.js';
+import { calendarDay, LIMITS, parseInstant, positiveInteger } from './parse.js';
 import type { AdminModule, StandaloneModule } from './runner/admin.js';
 
 export interface AdminOptionSpec {
@@ -67,6 +67,7 @@ export const adminCommands: readonly AdminCommand[] = [
       { flags: '--status', description: 'list applied and pending migrations; change nothing' },
       { flags: '--rollback', description: 'revert the last batch of migrations (drops tables: needs --yes)' },
       { flags: '--yes', description: 'confirm --rollback' },
+      { flags: '--force-drop-data <database>', description: 'let --rollback drop tables that hold rows: repeat the database name' },
       json,
       verbose,
     ],
@@ -86,7 +87,7 @@ export const adminCommands: readonly AdminCommand[] = [
     description: 'recent runs (job_runs), newest first',
     needs: 'migrated-db',
     options: [
-      { flags: '--limit <n>', description: 'how many runs to show (default 20)', parse: positiveInteger('--limit') },
+      { flags: '--limit <n>', description: 'how many runs to show (default 20)', parse: positiveInteger('--limit', LIMITS.limit) },
       { flags: '--status <status>', description: 'only runs that ended so: succeeded, partial, failed, skipped, interrupted, abandoned, running' },
       json,
       verbose,

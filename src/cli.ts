@@ -8,7 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { adminCommands, type AdminCommand } from './admin.js';
 import { jobs, type JobDefinition } from './registry.js';
-import { parseDuration, parseInstant, positiveInteger } from './parse.js';
+import { LIMITS, parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
 import { packageVersion } from './version.js';
 import type { CommonOptions } from './runner/run-job.js';
@@ -31,12 +31,12 @@ function addCommonJobOptions(cmd: Command): Command {
     .option('--verbose', 'one line per item (which case or survey, and why)')
     .option('--json', 'print one JSON summary object on stdout; human lines go to stderr')
     .option('--now <instant>', 'evaluate as of this ISO-8601 instant (a future one needs --dry-run)', argParser(parseInstant('--now')))
-    .option('--batch-size <n>', 'items per transaction', argParser(positiveInteger('--batch-size')), 1000)
-    .option('--limit <n>', 'stop after n items', argParser(positiveInteger('--limit')))
+    .option('--batch-size <n>', 'items per transaction', argParser(positiveInteger('--batch-size', LIMITS.batchSize)), 1000)
+    .option('--limit <n>', 'stop after n items', argParser(positiveInteger('--limit', LIMITS.limit)))
     .option(
       '--timeout <duration>',
       'stop cleanly after the current batch once this long has passed (90s, 15m, 2h); exit 75',
-      argParser(parseDuration('--timeout')),
+      argParser(parseDuration('--timeout', LIMITS.timeoutMs)),
     )
     // Set by the dispatcher (`run-due`) when it starts a job; recorded in job_runs. Not for people.
     .addOption(new Option('--trigger <trigger>', 'who started the run').choices(['cli', 'run-due']).default('cli').hideHelp())
@@ -90,7 +90,7 @@ const JOB_LIST_COMMANDS = new Set(['run', 'run-due', 'work', 'jobs', 'history', 
 function addExternalJobCommands(program: Command, inv: Invocation, setExit: (code: number) => void): void {
   const killAfter = () =>
     new Option('--kill-after <duration>', 'grace period between SIGTERM and SIGKILL of the command (default: the job\'s killAfter, or 25s)').argParser(
-      argParser(parseDuration('--kill-after')),
+      argParser(parseDuration('--kill-after', LIMITS.timeoutMs)),
     );
   const run = program.command('run <job>').description('run a job declared in the jobs file (ontime.jobs.yaml / ontime.jobs.json, or ONTIME_JOBS_FILE)');
   addCommonJobOptions(run).addOption(killAfter());

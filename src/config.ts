@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError, registerSecret } from './errors.js';
+import { parseTlsParameters, type TlsSettings } from './db/tls.js';
 
 export type Dialect = 'postgres' | 'mysql' | 'sqlite';
 
@@ -18,7 +19,8 @@ export interface DatabaseConfig {
   user?: string;
   password?: string;
   database?: string;
-  ssl?: boolean;
+  /** TLS from the URL's ssl parameters (undefined for SQLite). */
+  tls?: TlsSettings;
   /** The URL with the password replaced by ***: safe to print. */
   display: string;
   /** True when DATABASE_URL was unset and we fell back to ./ontime.sqlite3. */
@@ -36,6 +38,8 @@ export interface EmailConfig {
   password?: string;
   useTls: boolean;
   useSsl: boolean;
+  /** EMAIL_ALLOW_PLAINTEXT_AUTH: log in even where the server offers no TLS (doctor warns). */
+  allowPlaintextAuth: boolean;
   from: string;
   filePath: string;
   /** ONTIME_SMTP_CONNECTIONS: SMTP connections, and so messages in flight at once (default 1). */
@@ -125,13 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     throw new ConfigError(`ONTIME_TIMEZONE "${timezone}" is not a time zone this system knows`, 'use an IANA name such as Europe/London or UTC');
   }
   const pingUrl = merged.ONTIME_PING_URL?.trim() || undefined;
-  if (pingUrl) {
-    try {
-      new URL(pingUrl.replaceAll('{job}', 'job'));
-    } catch {
-      throw new ConfigError('ONTIME_PING_URL is not a valid URL');
-    }
-  }
+  if (pingUrl) checkPingUrl(pingUrl);
   return {
     database,
     email,
@@ -144,6 +142,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     backupDir: resolve(cwd, merged.ONTIME_BACKUP_DIR?.trim() || 'backups'),
     env: merged,
   };
+}
+
+/** Never echoes the URL: its path is often the secret of the check. */
+function checkPingUrl(pingUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(pingUrl.replaceAll('{job}', 'job'));
+  } catch {
+    throw new ConfigError('ONTIME_PING_URL is not a valid URL');
+  }
+  if (url.username || url.password) {
+    // fetch refuses such URLs, so no ping would ever be sent; and the secret would sit in process lists.
+    throw new ConfigError(
+      `ONTIME_PING_URL for ${url.host} contains user:password`,
+      'ping URLs carry their secret in the path (as healthchecks.io does); remove the credentials from the URL',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`ONTIME_PING_URL must be an http:// or https:// URL, not ${url.protocol}`);
+  }
 }
 
 function splitList(value: string | undefined): string[] {
@@ -231,6 +249,7 @@ function parseEmail(env: Record<string, string | undefined>): EmailConfig {
     password,
     useTls,
     useSsl,
+    allowPlaintextAuth: parseBool('EMAIL_ALLOW_PLAINTEXT_AUTH', env.EMAIL_ALLOW_PLAINTEXT_AUTH),
     from: env.DEFAULT_FROM_EMAIL?.trim() || 'webmaster@localhost',
     filePath: env.EMAIL_FILE_PATH?.trim() || 'mail-out',
     connections,
@@ -289,8 +308,7 @@ export function parseDatabaseUrl(raw: string | undefined, cwd: string = process.
   if (url.port) {
     port = Number(url.port);
   }
-  const sslmode = url.searchParams.get('sslmode') ?? url.searchParams.get('ssl');
-  const ssl = sslmode !== null && !['disable', 'false', '0', 'allow', 'prefer'].includes(sslmode);
+  const tls = parseTlsParameters(url.searchParams, dialect);
   const user = url.username ? safeDecodeComponent(url.username) : undefined;
   const display = `${scheme}://${user ? `${user}${password ? ':***' : ''}@` : ''}${url.host}/${database}`;
   return {
@@ -300,7 +318,7 @@ export function parseDatabaseUrl(raw: string | undefined, cwd: string = process.
     user,
     password,
     database,
-    ssl,
+    tls,
     display,
     isDefault: false,
   };

@@ -104,6 +104,17 @@ const CONNECTION_CODES = new Set([
   '53300', // too_many_connections
 ]);
 
+/** The server's certificate failed the check that was asked for: a setting to fix, not a passing fault. */
+export const TLS_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 const DATABASE_CONFIG_CODES = new Set([
   'ENOTFOUND', // unknown host: a typo, not a passing fault
   '28P01', // invalid_password
@@ -113,7 +124,13 @@ const DATABASE_CONFIG_CODES = new Set([
   'ER_DBACCESS_DENIED_ERROR',
   'ER_BAD_DB_ERROR',
   'SQLITE_CANTOPEN',
+  'HANDSHAKE_NO_SSL_SUPPORT', // ssl-mode asks for TLS the MySQL server does not offer
+  ...TLS_CERTIFICATE_CODES,
 ]);
+
+/** Driver errors that carry no code, by their message. */
+const CONNECTION_MESSAGES = [/^Connection terminated unexpectedly/];
+const CONFIG_MESSAGES = [/does not support (secure|SSL) connection/i];
 
 function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
@@ -129,9 +146,9 @@ export function classifyDatabaseError(err: unknown, what: string): OntimeError |
   if (err instanceof OntimeError) return err;
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (code && CONNECTION_CODES.has(code)) {
+  if ((code && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.some((re) => re.test(message))) {
     return new TemporaryError(
-      `cannot reach the database at ${what} (${code})`,
+      `cannot reach the database at ${what} (${code ?? firstLine(message)})`,
       'check that the server is running and reachable; the job is safe to retry',
       { cause: err },
     );
@@ -141,8 +158,8 @@ export function classifyDatabaseError(err: unknown, what: string): OntimeError |
       cause: err,
     });
   }
-  if (code && DATABASE_CONFIG_CODES.has(code)) {
-    return new ConfigError(`the database at ${what} refused us: ${firstLine(message)}`, 'check DATABASE_URL', {
+  if ((code && DATABASE_CONFIG_CODES.has(code)) || CONFIG_MESSAGES.some((re) => re.test(message))) {
+    return new ConfigError(`the database at ${what} refused us: ${firstLine(message)}`, 'check DATABASE_URL (user, password, database, sslmode / ssl-mode and its certificates)', {
       cause: err,
     });
   }
@@ -159,12 +176,32 @@ export interface DescribedError {
   hint?: string;
 }
 
+/**
+ * A database error as code + the database's message, with the values a few messages quote
+ * (MySQL's duplicate entry and bad value, PostgreSQL's bad input) replaced: they may be personal data.
+ */
+export function databaseErrorText(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^(ER_|SQLITE_|WARN_)|^[0-9A-Z]{5}$/.test(code)) return undefined;
+  const message = firstLine(err.message)
+    .replace(/Duplicate entry '.*' for key/, "Duplicate entry '…' for key")
+    .replace(/(value|entry): '.*?'( for column)/gi, "$1: '…'$2")
+    .replace(/(invalid input (syntax|value) for [^:]*): ".*"/i, '$1: "…"')
+    .replace(/^(value) ".*"( is out of range)/i, '$1 "…"$2');
+  return `database error ${code}: ${message}`;
+}
+
 /** Anything thrown → exit code and a one-line message. Unknown errors are bugs: 70, with where. */
 export function describeError(err: unknown): DescribedError {
   if (err instanceof OntimeError) {
     return { exitCode: err.exitCode, message: redact(err.message), hint: err.hint && redact(err.hint) };
   }
   const e = err instanceof Error ? err : new Error(String(err));
+  const fromDatabase = databaseErrorText(err);
+  if (fromDatabase) {
+    return { exitCode: ExitCode.internal, message: redact(fromDatabase), hint: 'the database refused a statement; run again with --verbose for where' };
+  }
   const where = e.stack
     ?.split('\n')
     .slice(1)

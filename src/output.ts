@@ -82,9 +82,9 @@ export class Output {
     return this.json ? this.streams.stderr : this.streams.stdout;
   }
 
-  private write(stream: WritableLike, text: string, level: LogLevel = 'info', fields?: LogFields, humanText = text): void {
+  private write(stream: WritableLike, text: string, level: LogLevel = 'info', fields?: LogFields, humanText = text, raw = false): void {
     this.clearProgress();
-    const safe = redact(humanText);
+    const safe = redact(raw ? humanText : printable(humanText, this.style.level > 0 || this.errStyle.level > 0));
     this.remember(safe);
     stream.write((this.jsonLog ? logRecord(level, text, this.context, fields) : safe) + '\n');
   }
@@ -132,7 +132,7 @@ export class Output {
 
   /** Raw multi-line text on stderr (a stack trace under --verbose). */
   stack(text: string): void {
-    this.write(this.streams.stderr, text.split('\n')[0] ?? '', 'error', { stack: text }, this.errStyle.dim(text));
+    this.write(this.streams.stderr, text.split('\n')[0] ?? '', 'error', { stack: text }, this.errStyle.dim(text), true);
   }
 
   /** A JSON log record only (nothing in human format): facts a log pipeline wants as fields. */
@@ -176,6 +176,30 @@ export class Output {
     this.streams.stderr.write('\r\x1b[2K');
     this.progressShown = false;
   }
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
+// eslint-disable-next-line no-control-regex
+const COLOUR_CODE = /\x1b\[[0-9;]*m/g;
+
+/**
+ * One printed line holds one line: text from the database (a case reference with CR/LF, a title
+ * with terminal escape sequences) is shown escaped, so it can neither forge a line of the log or
+ * the alert's last lines nor drive the terminal. Only colour codes survive, and only when colour
+ * is on (when it is off, any ESC came from the data).
+ */
+export function printable(text: string, colour: boolean): string {
+  const escape = (s: string) =>
+    s.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  if (!colour) return escape(text);
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(COLOUR_CODE)) {
+    out += escape(text.slice(last, m.index)) + m[0];
+    last = m.index! + m[0].length;
+  }
+  return out + escape(text.slice(last));
 }
 
 /** `2026-11-23 02:00:00 UTC`, the form of docs/reference/jobs.md's example output. */

@@ -4,21 +4,43 @@
  */
 import { UsageError } from './errors.js';
 
-export function positiveInteger(option: string) {
+/**
+ * Upper bounds of the numeric options: far above any real use, low enough that no value reaches
+ * a database limit (32-bit integer columns, SQLite's 32766 and PostgreSQL's 65535 bound
+ * parameters per statement, with a batch's ids bound in one statement) or a timer's (2^31 ms).
+ */
+export const LIMITS = {
+  batchSize: 10_000,
+  limit: 100_000_000,
+  days: 36_500,
+  /** Status codes are stored in 32-bit integer columns on every database. */
+  int32: 2_147_483_647,
+  ids: 10_000,
+  timeoutMs: 7 * 86_400_000,
+} as const;
+
+const wholeNumber = (text: string, signed: boolean): number | undefined => {
+  const t = text.trim();
+  if (!(signed ? /^-?\d+$/ : /^\d+$/).test(t)) return undefined;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : undefined;
+};
+
+export function positiveInteger(option: string, max: number) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
-      throw new UsageError(`${option} must be a whole number of at least 1, not "${value}"`);
+    const n = wholeNumber(value, false);
+    if (n === undefined || n < 1 || n > max) {
+      throw new UsageError(`${option} must be a whole number from 1 to ${max}, not "${value}"`);
     }
     return n;
   };
 }
 
-export function integer(option: string) {
+export function integer(option: string, min: number, max: number) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-      throw new UsageError(`${option} must be a whole number, not "${value}"`);
+    const n = wholeNumber(value, true);
+    if (n === undefined || n < min || n > max) {
+      throw new UsageError(`${option} must be a whole number from ${min} to ${max}, not "${value}"`);
     }
     return n;
   };
@@ -26,13 +48,19 @@ export function integer(option: string) {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `90s`, `15m`, `2h`, `1h30m`, or a bare number of seconds → milliseconds. */
-export function parseDuration(option: string) {
+/** `90s`, `15m`, `2h`, `1h30m`, or a bare number of seconds → milliseconds, at most `maxMs`. */
+export function parseDuration(option: string, maxMs: number) {
+  const bounded = (ms: number, value: string) => {
+    if (!Number.isSafeInteger(ms) || ms > maxMs) {
+      throw new UsageError(`${option} must be at most ${maxMs / 1000}s (${maxMs / 86_400_000}d), not "${value}"`);
+    }
+    return ms;
+  };
   return (value: string): number => {
     const text = value.trim().toLowerCase();
     if (/^\d+$/.test(text)) {
       const seconds = Number(text);
-      if (seconds >= 1) return seconds * 1000;
+      if (seconds >= 1) return bounded(seconds * 1000, value);
     }
     const parts = [...text.matchAll(/(\d+)(ms|s|m|h|d)/g)];
     const consumed = parts.map((p) => p[0]).join('');
@@ -41,7 +69,7 @@ export function parseDuration(option: string) {
     }
     const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
     if (ms < 1000) throw new UsageError(`${option} must be at least one second, not "${value}"`);
-    return ms;
+    return bounded(ms, value);
   };
 }
 
@@ -53,11 +81,27 @@ export function parseInstant(option: string) {
     const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
     const iso = dateOnly ? `${text}T00:00:00Z` : hasZone ? text : `${text.replace(' ', 'T')}Z`;
     const d = new Date(iso);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime())) {
+    if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(d.getTime()) || !isCalendarDate(text)) {
       throw new UsageError(`${option} must be an ISO-8601 instant such as 2026-11-23T02:00:00Z, not "${value}"`);
     }
     return d;
   };
+}
+
+/**
+ * Date's parser rolls 2026-02-31 over to March 3rd and accepts hour 24: the fields as written must
+ * be a real calendar date and time of day.
+ */
+function isCalendarDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
+  const probe = new Date(Date.UTC(year!, month! - 1, day!));
+  return (
+    year! >= 1970 && year! <= 9999 &&
+    probe.getUTCFullYear() === year && probe.getUTCMonth() === month! - 1 && probe.getUTCDate() === day &&
+    hour! <= 23 && minute! <= 59 && second! <= 59
+  );
 }
 
 export function idList(option: string) {
@@ -67,10 +111,14 @@ export function idList(option: string) {
       .map((s) => s.trim())
       .filter(Boolean)
       .map((s) => {
-        if (!/^\d+$/.test(s)) throw new UsageError(`${option} must be a comma-separated list of ids, not "${value}"`);
-        return Number(s);
+        const id = wholeNumber(s, false);
+        if (id === undefined || id < 1) {
+          throw new UsageError(`${option} must be a comma-separated list of ids from 1 to ${Number.MAX_SAFE_INTEGER}, not "${s}"`);
+        }
+        return id;
       });
     if (ids.length === 0) throw new UsageError(`${option} names no ids`);
+    if (ids.length > LIMITS.ids) throw new UsageError(`${option} names ${ids.length} ids; at most ${LIMITS.ids} at a time`);
     return ids;
   };
 }

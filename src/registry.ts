@@ -3,7 +3,7 @@
  * Kept free of heavy imports: `ontime --help` loads this file and nothing of knex or a driver.
  */
 import { UsageError } from './errors.js';
-import { integer, idList, positiveInteger } from './parse.js';
+import { integer, idList, LIMITS, positiveInteger } from './parse.js';
 import type { JobHandler } from './runner/types.js';
 import type { ExternalJobSpec } from './external/validate.js';
 import type { Config } from './config.js';
@@ -84,8 +84,8 @@ export const jobs: JobDefinition[] = [
     schedule: null,
     timeoutSeconds: 30 * 60,
     options: [
-      { flags: '--from <status>', description: 'current status of the cases to move (required)', parse: integer('--from') },
-      { flags: '--to <status>', description: 'status to move them to (required)', parse: integer('--to') },
+      { flags: '--from <status>', description: 'current status of the cases to move (required)', parse: integer('--from', -LIMITS.int32 - 1, LIMITS.int32) },
+      { flags: '--to <status>', description: 'status to move them to (required)', parse: integer('--to', -LIMITS.int32 - 1, LIMITS.int32) },
       { flags: '--ids <ids>', description: 'only these case ids, comma-separated', parse: idList('--ids') },
       { flags: '--force', description: 'allow a backward move (to a lower status)' },
     ],
@@ -113,7 +113,7 @@ export const jobs: JobDefinition[] = [
       {
         flags: '--older-than-days <n>',
         description: 'progress without expires_at is expired when not updated for this many days',
-        parse: positiveInteger('--older-than-days'),
+        parse: positiveInteger('--older-than-days', LIMITS.days),
         defaultValue: 30,
       },
     ],
@@ -126,9 +126,9 @@ export const jobs: JobDefinition[] = [
     schedule: '30 4 * * *',
     timeoutSeconds: 30 * 60,
     options: [
-      { flags: '--runs-days <n>', description: 'delete job runs finished more than n days ago (each job keeps its newest 20)', parse: positiveInteger('--runs-days'), defaultValue: 90 },
-      { flags: '--outbox-days <n>', description: 'clear recipient, subject and body of messages sent or failed more than n days ago', parse: positiveInteger('--outbox-days'), defaultValue: 30 },
-      { flags: '--audit-days <n>', description: 'archive audit rows older than n days to ONTIME_ARCHIVE_DIR, then delete them', parse: positiveInteger('--audit-days') },
+      { flags: '--runs-days <n>', description: 'delete job runs finished more than n days ago (each job keeps its newest 20)', parse: positiveInteger('--runs-days', LIMITS.days), defaultValue: 90 },
+      { flags: '--outbox-days <n>', description: 'clear recipient, subject and body of messages sent or failed more than n days ago', parse: positiveInteger('--outbox-days', LIMITS.days), defaultValue: 30 },
+      { flags: '--audit-days <n>', description: 'archive audit rows older than n days to ONTIME_ARCHIVE_DIR, then delete them', parse: positiveInteger('--audit-days', LIMITS.days) },
     ],
     validate: async (options, config) => {
       (await import('./jobs/prune-history/index.js')).validatePruneOptions(options, config);
@@ -141,7 +141,7 @@ export const jobs: JobDefinition[] = [
     description: 'Back up the database into ONTIME_BACKUP_DIR (SQLite online backup, pg_dump, mariadb-dump), verified; keep the newest --keep',
     schedule: '15 1 * * *',
     timeoutSeconds: 60 * 60,
-    options: [{ flags: '--keep <n>', description: 'how many backups to keep (older ones are deleted after the new one is verified)', parse: positiveInteger('--keep'), defaultValue: 7 }],
+    options: [{ flags: '--keep <n>', description: 'how many backups to keep (older ones are deleted after the new one is verified)', parse: positiveInteger('--keep', 10_000), defaultValue: 7 }],
     load: () => import('./jobs/backup-database/index.js'),
   },
   {

@@ -5,9 +5,10 @@
  * written as .eml files into ./ontime-demo-mail/; then what happened and what to try next.
  * Exit code: the worst of the jobs' (0 when every job did its work).
  */
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitMeaning, spawnJob, worstExitCode } from '../dispatch/spawn-job.js';
+import { ExitCode } from '../errors.js';
 import { Output, formatUtc } from '../output.js';
 import { jobs } from '../registry.js';
 import { withSession, type Invocation } from '../runner/session.js';
@@ -21,13 +22,42 @@ export const DEMO_MAIL_DIR = 'ontime-demo-mail';
 export const DEMO_BACKUP_DIR = 'ontime-demo-backups';
 export const DEMO_STATUS_PAGE = 'ontime-demo-status.html';
 
+type ReadOnlySqlite = new (
+  file: string,
+  options: { readonly: boolean; fileMustExist: boolean },
+) => { prepare(sql: string): { get(...params: unknown[]): unknown }; close(): void };
+
+/** Why `file` must not be replaced, or undefined when it is absent or an earlier demo's database. */
+async function notADemoDatabase(file: string): Promise<string | undefined> {
+  try {
+    lstatSync(file);
+  } catch {
+    return undefined;
+  }
+  // Read-only, straight through the driver: nothing of the file may change before we know whose it is.
+  const { default: Database } = (await import('better-sqlite3' as string)) as { default: ReadOnlySqlite };
+  let db: InstanceType<ReadOnlySqlite> | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const { DEMO_MARKER_KEY } = await import('../db/demo-data.js');
+    const marker = db.prepare('select value from system_settings where key = ?').get(DEMO_MARKER_KEY);
+    return marker ? undefined : 'is not an ontime demo database';
+  } catch {
+    return 'is not an ontime demo database';
+  } finally {
+    db?.close();
+  }
+}
+
 export default async function demo(options: DemoOptions, inv: Invocation): Promise<number> {
   const file = join(inv.cwd, DEMO_DATABASE);
   const mailDir = join(inv.cwd, DEMO_MAIL_DIR);
   const backupDir = join(inv.cwd, DEMO_BACKUP_DIR);
   const env: NodeJS.ProcessEnv = {
     ...inv.env,
-    DATABASE_URL: `sqlite:${file}`,
+    // Relative to the working directory (the children's too): the directory's path, which may hold
+    // "?", "#" or "%41", never goes through URL parsing.
+    DATABASE_URL: `sqlite:${DEMO_DATABASE}`,
     EMAIL_BACKEND: 'file',
     EMAIL_FILE_PATH: mailDir,
     DEFAULT_FROM_EMAIL: 'ontime-demo@example.test',
@@ -46,7 +76,12 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
     out.notice(`note: the demo ignores DATABASE_URL and uses its own SQLite file ${file}`);
   }
 
-  // Start fresh: the demo's database and mail from an earlier run go.
+  // Start fresh: the demo's database and mail from an earlier run go; any other file by that name stays.
+  const inTheWay = await notADemoDatabase(file);
+  if (inTheWay) {
+    out.error(`${file} exists and ${inTheWay}; the demo will not replace it`, 'move that file away, or run the demo in another directory');
+    return ExitCode.config;
+  }
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
   rmSync(mailDir, { recursive: true, force: true });
   rmSync(backupDir, { recursive: true, force: true });

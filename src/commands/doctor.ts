@@ -206,6 +206,14 @@ async function checkMail(config: Config, cwd: string, add: (f: Finding) => void)
     add({ check: 'email', level: 'warn', message: 'EMAIL_BACKEND=console: messages are printed, nobody receives them', fix: 'set EMAIL_HOST for real delivery' });
     return;
   }
+  if (e.backend === 'smtp' && e.user && e.allowPlaintextAuth && !e.useTls && !e.useSsl) {
+    add({
+      check: 'email',
+      level: 'warn',
+      message: 'EMAIL_ALLOW_PLAINTEXT_AUTH=true: the SMTP password is sent in clear when the server offers no STARTTLS',
+      fix: 'set EMAIL_USE_TLS or EMAIL_USE_SSL once the mail server supports TLS, and remove EMAIL_ALLOW_PLAINTEXT_AUTH',
+    });
+  }
   try {
     const { createTransport } = await import('../mail/transport.js');
     const transport = await createTransport(e, { cwd });

@@ -17,6 +17,7 @@ import type { Invocation } from '../runner/session.js';
 import { packageVersion } from '../version.js';
 import { assertTimeZone, TimeZoneError } from '../schedule/cron.js';
 import { shQuote, splitWords } from '../schedule/export/common.js';
+import { validateExportOptions } from '../schedule/export/validate.js';
 import { ExportError, exportPlatform, isPlatform, PLATFORMS, type ExportedFile, type ExportOptions } from '../schedule/export/index.js';
 import { K8S_DEFAULTS } from '../schedule/export/k8s.js';
 
@@ -113,11 +114,12 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
       secretsAsFiles: parseSecretsAsFiles(options.secretsAsFiles),
       version: packageVersion(),
       randomizedDelaySec:
-        options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay')(options.randomizedDelay) / 1000),
+        options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay', 86_400_000)(options.randomizedDelay) / 1000),
       timeZone,
     };
     const schedules = await readSchedules(inv, Boolean(options.defaults), out);
     exportOptions.scheduleSource = schedules.source;
+    validateExportOptions(platform, exportOptions);
     let result;
     try {
       result = exportPlatform(platform, schedules.jobs, exportOptions);
@@ -137,7 +139,7 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
 
     if (options.out) {
       const dir = resolve(inv.cwd, options.out);
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       for (const file of result.files) {
         writeFileSync(join(dir, file.name), encode(file));
         out.notice(`wrote ${join(dir, file.name)}`);

@@ -1,4 +1,6 @@
 /** `ontime migrate [--status] [--rollback --yes]` */
+import type { Knex } from 'knex';
+import type { DatabaseConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { AdminContext } from '../runner/admin.js';
 
@@ -7,6 +9,8 @@ export interface MigrateOptions {
   rollback?: boolean;
   yes?: boolean;
   json?: boolean;
+  /** The database's name, repeated: --rollback may drop tables that hold data. */
+  forceDropData?: string;
   verbose?: boolean;
 }
 
@@ -36,6 +40,7 @@ export default async function migrate({ db: knex, out, config }: AdminContext, o
   }
 
   if (options.rollback) {
+    await refuseToDropData(knex, databaseName(config.database), options.forceDropData);
     const [batch, names] = (await knex.migrate.rollback(migrateConfig)) as [number, string[]];
     if (options.json) out.emitJson({ database: where, rolledBack: names, batch });
     else if (names.length === 0) out.line(`Nothing to roll back in ${where}.`);
@@ -48,4 +53,28 @@ export default async function migrate({ db: knex, out, config }: AdminContext, o
   else if (names.length === 0) out.line(`${where} is up to date.`);
   else out.line(`Migrated ${where}: ${names.join(', ')}`);
   return 0;
+}
+
+/** ontime's own bookkeeping: rebuilt by the next run. Every other table holds data someone wrote. */
+const OWN_STATE_TABLES = new Set(['job_runs', 'job_locks', 'system_settings']);
+
+/** What --force-drop-data must repeat: the database name, or the SQLite file's name. */
+function databaseName(db: DatabaseConfig): string {
+  return db.dialect === 'sqlite' ? (db.filename ?? '').split(/[\\/]/).pop()! : db.database!;
+}
+
+async function refuseToDropData(knex: Knex, name: string, confirmed: string | undefined): Promise<void> {
+  const { TABLES } = await import('../db/migrations/index.js');
+  const holding: string[] = [];
+  for (const table of TABLES.filter((t) => !OWN_STATE_TABLES.has(t))) {
+    if (!(await knex.schema.hasTable(table))) continue;
+    if (await knex(table).first(knex.raw('1 as present'))) holding.push(table);
+  }
+  if (holding.length === 0 || confirmed === name) return;
+  throw new UsageError(
+    confirmed === undefined
+      ? `--rollback would drop tables of database "${name}" that hold rows: ${holding.join(', ')}`
+      : `--force-drop-data "${confirmed}" does not name this database ("${name}"); nothing was dropped`,
+    `if the data in "${name}" may go, add --force-drop-data ${name}`,
+  );
 }

@@ -2,11 +2,12 @@
  * DATABASE_URL → knex for the dialect. The only module that knows driver names; drivers and
  * knex itself are imported here, lazily, so commands that need no database start fast.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 import { classifyDatabaseError, ConfigError } from '../errors.js';
+import { createPrivateFileIfMissing, makePrivateDir } from '../files.js';
+import { driverTlsOptions } from './tls.js';
 
 export type Db = Knex;
 
@@ -88,7 +89,7 @@ export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
           user: db.user,
           password: db.password,
           database: db.database,
-          ssl: db.ssl ? { rejectUnauthorized: false } : undefined,
+          ssl: driverTlsOptions(db.tls),
           connectionTimeoutMillis: 10_000,
           application_name: 'ontime',
         } as Knex.PgConnectionConfig,
@@ -114,7 +115,7 @@ export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
           dateStrings: ['DATE'],
           connectTimeout: 10_000,
           charset: 'utf8mb4',
-          ssl: db.ssl ? { rejectUnauthorized: false } : undefined,
+          ssl: driverTlsOptions(db.tls),
         } as unknown as Knex.MySql2ConnectionConfig,
         pool: {
           min: 0,
@@ -131,17 +132,40 @@ export function knexConfig(db: DatabaseConfig, poolMax = 4): Knex.Config {
   }
 }
 
+/**
+ * knex prefixes a failed query's error with its SQL text; the operator needs the database's own
+ * reason. The statement (placeholders only, never values) stays on the error for --verbose.
+ */
+function keepDatabaseMessage(err: unknown, query: { sql?: string }): void {
+  if (!(err instanceof Error) || typeof query?.sql !== 'string') return;
+  const prefix = `${query.sql} - `;
+  if (err.message.startsWith(prefix)) {
+    Object.defineProperty(err, 'statement', { value: query.sql, enumerable: false });
+    err.message = err.message.slice(prefix.length);
+  }
+}
+
 /** Connect and prove the connection works; unreachable → TemporaryError (75), refused → ConfigError (78). */
 export async function connect(db: DatabaseConfig, options: { poolMax?: number } = {}): Promise<Knex> {
   if (db.dialect === 'postgres') await configurePgTypes();
   else await loadDriver(db.dialect);
   if (db.dialect === 'sqlite' && db.filename && db.filename !== ':memory:') {
-    mkdirSync(dirname(db.filename), { recursive: true });
+    makePrivateDir(dirname(db.filename));
+    // A new database holds personal data from its first row: 0600 before SQLite opens it (SQLite
+    // gives its -wal and -shm files the database file's mode).
+    createPrivateFileIfMissing(db.filename);
   }
   const { default: knexFactory } = await import('knex');
   // knex prints pool errors to the console itself; we report them once, classified and redacted.
   const quiet = () => undefined;
-  const knex = knexFactory({ ...knexConfig(db, options.poolMax), log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet } });
+  const knex = knexFactory({
+    ...knexConfig(db, options.poolMax),
+    // knex would otherwise write the bound values (names, addresses, mail bodies) into the
+    // error text, and from there into job_runs.error, logs and the alert mail.
+    compileSqlOnError: false,
+    log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet },
+  });
+  knex.on('query-error', keepDatabaseMessage);
   try {
     await knex.raw('select 1');
   } catch (err) {

@@ -23,6 +23,9 @@ async function insertId(db: Knex, table: string, row: Record<string, unknown>): 
   return typeof r === 'object' ? Number((r as { id: number }).id) : Number(r);
 }
 
+/** The system_settings row that marks a database as the demo's own, so the demo may replace it. */
+export const DEMO_MARKER_KEY = 'ontime.demo';
+
 export async function loadDemoData(db: Knex, dialect: Dialect, now: Date): Promise<DemoCounts> {
   const at = (msFromNow: number) => toDbInstant(dialect, new Date(now.getTime() + msFromNow));
   const today = utcDay(now);
@@ -100,5 +103,6 @@ export async function loadDemoData(db: Knex, dialect: Dialect, now: Date): Promi
   }));
   await db('email_outbox').insert(oldEmails);
 
+  await db('system_settings').insert({ key: DEMO_MARKER_KEY, value: 'created by ontime demo', updated_at: at(0) });
   return { cases: cases.length, surveys: Object.keys(ids).length, responses, legalHolds: 1, progress: progress.length, oldEmails: oldEmails.length };
 }

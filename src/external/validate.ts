@@ -5,7 +5,7 @@
  * schemas/ontime.jobs.schema.json; a test keeps the two in agreement.
  */
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../parse.js';
+import { LIMITS, parseDuration } from '../parse.js';
 import { CronExpressionError, parseCron } from '../schedule/cron.js';
 
 /** What a mapped exit code of the command means to ontime (and the exit code ontime then uses). */
@@ -51,7 +51,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function duration(value: unknown): number | string {
   if (typeof value !== 'string' && typeof value !== 'number') return 'must be a duration such as "90s", "15m" or "2h"';
   try {
-    return parseDuration('it')(String(value));
+    return parseDuration('it', LIMITS.timeoutMs)(String(value));
   } catch (err) {
     return (err as UsageError).message.replace(/^it /, '');
   }

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { DeliveryOutcome, Mailer, OnSent, OutboxRow, OutgoingMessage } from './mailer.js';
+import { refuseInvalidRecipients } from './address.js';
 import { OutboxMailer } from './outbox.js';
 import { createTransport, type ConsoleSink } from './transport.js';
 
@@ -33,7 +34,7 @@ export async function createMailer(config: Config, db: Knex, options: MailerOpti
   return new OutboxMailer({
     db,
     dialect: config.database.dialect,
-    transport,
+    transport: refuseInvalidRecipients(transport),
     from: config.email.from,
     clock: options.clock,
   });

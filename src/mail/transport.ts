@@ -6,10 +6,11 @@
  * A transport never throws for what the server answered: send() says whether the message was
  * accepted, deferred (try again next run), failed for good, or could not be handed over at all.
  */
-import { mkdirSync, renameSync, writeFileSync, accessSync, constants as fsConstants } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { resolve } from 'node:path';
 import type { EmailConfig } from '../config.js';
-import { redact } from '../errors.js';
+import { redact, TLS_CERTIFICATE_CODES } from '../errors.js';
+import { makePrivateDir, writeNewPrivateFile } from '../files.js';
 
 export interface TransportMessage {
   from: string;
@@ -86,11 +87,15 @@ async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
     maxRequeues: 0,
     host: email.host,
     port: email.port,
-    // EMAIL_USE_SSL: implicit TLS (usually port 465). EMAIL_USE_TLS: STARTTLS, required.
+    // EMAIL_USE_SSL: implicit TLS (usually port 465). Otherwise STARTTLS whenever the server
+    // offers it; required (the session fails before AUTH) with EMAIL_USE_TLS, and whenever there
+    // are credentials to protect, unless EMAIL_ALLOW_PLAINTEXT_AUTH says a clear login is wanted.
     secure: email.useSsl,
-    requireTLS: email.useTls,
-    // Like Django: without EMAIL_USE_TLS no STARTTLS, so a relay that worked before keeps working.
-    ignoreTLS: !email.useTls && !email.useSsl,
+    requireTLS: mustEncrypt(email),
+    ignoreTLS: false,
+    // Opportunistic STARTTLS (nothing secret to send) encrypts without checking the certificate,
+    // so a relay with a self-signed certificate keeps working; required TLS checks it.
+    tls: email.useSsl || mustEncrypt(email) ? undefined : { rejectUnauthorized: false },
     auth: email.user ? { user: email.user, pass: email.password ?? '' } : undefined,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     greetingTimeout: GREETING_TIMEOUT_MS,
@@ -130,6 +135,11 @@ async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
   };
 }
 
+/** Whether the SMTP session must be encrypted before anything secret is sent. */
+export function mustEncrypt(email: EmailConfig): boolean {
+  return email.useTls || (email.user !== undefined && !email.useSsl && !email.allowPlaintextAuth);
+}
+
 interface SmtpErrorLike {
   code?: string;
   originalCode?: string;
@@ -158,6 +168,19 @@ export function classifySmtpError(raw: unknown, where: string): Exclude<SendResu
       kind: 'unreachable',
       cause: 'auth',
       error: `SMTP server ${where} refused the login${answer ? `: ${answer}` : ''} (check EMAIL_HOST_USER and EMAIL_HOST_PASSWORD)`,
+    };
+  }
+  const untrusted = TLS_CERTIFICATE_CODES.has(err.originalCode ?? err.code ?? '');
+  if ((err.code === 'ETLS' && err.command === 'STARTTLS') || untrusted) {
+    // Before any message or password was sent: a setting to fix, not a message to retry.
+    const refused = !untrusted && typeof err.responseCode === 'number';
+    return {
+      ok: false,
+      kind: 'unreachable',
+      cause: 'config',
+      error: refused
+        ? `SMTP server ${where} does not offer STARTTLS${answer ? ` (${answer})` : ''}; ontime does not send EMAIL_HOST_PASSWORD or require-TLS mail in clear (use EMAIL_USE_SSL for port 465, or EMAIL_ALLOW_PLAINTEXT_AUTH=true on a trusted network)`
+        : `TLS with the SMTP server ${where} failed: ${oneLine(err.message ?? '')} (the certificate must be trusted: NODE_EXTRA_CA_CERTS names a private CA)`,
     };
   }
   if (typeof err.responseCode === 'number' && err.responseCode >= 400 && err.responseCode < 600) {
@@ -262,13 +285,11 @@ async function createFileTransport(dir: string): Promise<Transport> {
           messageId: m.messageId,
           headers: m.headers,
         });
-        mkdirSync(dir, { recursive: true });
+        makePrivateDir(dir);
         const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
         const name = `${stamp}-outbox-${m.outboxId}.eml`;
-        // Write then rename, so a reader never sees half a message.
-        const tmp = join(dir, `.${name}.tmp`);
-        writeFileSync(tmp, info.message as Buffer);
-        renameSync(tmp, join(dir, name));
+        // Complete or absent, 0600, and never through a name someone else put there.
+        writeNewPrivateFile(dir, name, info.message as Buffer);
         return { ok: true };
       } catch (err) {
         return { ok: false, kind: 'unreachable', cause: 'config', error: notWritable(err) };
@@ -276,7 +297,7 @@ async function createFileTransport(dir: string): Promise<Transport> {
     },
     async verify() {
       try {
-        mkdirSync(dir, { recursive: true });
+        makePrivateDir(dir);
         accessSync(dir, fsConstants.W_OK);
         return { ok: true, detail: `EMAIL_BACKEND=file: messages are written to ${dir}` };
       } catch (err) {

@@ -29,7 +29,11 @@ export async function sendPing(pingUrl: string | undefined, job: string, suffix:
     if (!res.ok) out.warn(`monitoring ping "${suffix}" to ${where(url)} answered HTTP ${res.status}; the job's result is unchanged`);
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${PING_TIMEOUT_MS / 1000}s` : (e.cause?.code ?? e.message);
+    // fetch's own messages may quote the whole URL (path and credentials): show its host instead.
+    const why =
+      e.name === 'TimeoutError'
+        ? `no answer within ${PING_TIMEOUT_MS / 1000}s`
+        : (e.cause?.code ?? e.message.replace(/[a-z][a-z0-9+.-]*:\/\/\S*/gi, (u) => where(u)));
     out.warn(`monitoring ping "${suffix}" to ${where(url)} failed (${why}); the job's result is unchanged`);
   }
 }

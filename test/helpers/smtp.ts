@@ -28,6 +28,14 @@ export interface ReceivedMessage {
   subject: string | undefined;
   /** The raw body with quoted-printable soft breaks and escapes undone: enough to find a link. */
   text: string;
+  /** Whether the session was encrypted (STARTTLS) when the message came. */
+  secure?: boolean;
+}
+
+export interface ReceivedLogin {
+  user: string;
+  /** False: the password crossed the wire in clear. */
+  secure: boolean;
 }
 
 export type RejectStage = 'rcpt' | 'data';
@@ -45,6 +53,8 @@ export interface TestSmtpServer {
   port: number;
   host: string;
   messages: ReceivedMessage[];
+  /** Every AUTH attempt, with whether the session was encrypted at the time. */
+  logins: ReceivedLogin[];
   /** Connections opened so far (a dry run must open none). */
   connections: number;
   /** Answer every RCPT TO (or DATA) with `code` from now on; null accepts again. */
@@ -75,9 +85,11 @@ export function parseMessage(raw: string, from: string, to: string[]): ReceivedM
   return { from, to, raw, headers, messageId: headers['message-id'], subject: headers.subject, text };
 }
 
-export async function startSmtpServer(options: { port?: number } = {}): Promise<TestSmtpServer> {
+/** `tls`: offer STARTTLS with this key and certificate (by default STARTTLS is not offered). */
+export async function startSmtpServer(options: { port?: number; tls?: { key: string; cert: string } } = {}): Promise<TestSmtpServer> {
   let hook: SmtpHook | null = null;
   const messages: ReceivedMessage[] = [];
+  const logins: ReceivedLogin[] = [];
   const state = { connections: 0 };
 
   const decide = (ctx: SmtpHookContext) => (hook ? hook(ctx) : undefined);
@@ -85,12 +97,17 @@ export async function startSmtpServer(options: { port?: number } = {}): Promise<
   const server = new SMTPServer({
     disableReverseLookup: true,
     authOptional: true,
-    hideSTARTTLS: true,
+    hideSTARTTLS: !options.tls,
+    // Without `tls` the server has no STARTTLS at all (smtp-server would otherwise accept a hidden
+    // STARTTLS with its built-in certificate).
+    disabledCommands: options.tls ? [] : ['STARTTLS'],
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     logger: false,
     closeTimeout: 1000,
     // Logins over plain TCP are fine on 127.0.0.1; the password "wrong" is refused with 535.
     allowInsecureAuth: true,
-    onAuth(auth, _session, callback) {
+    onAuth(auth, session, callback) {
+      logins.push({ user: auth.username ?? '', secure: Boolean((session as { secure?: boolean }).secure) });
       if (auth.password === 'wrong') return callback(new Error('535 5.7.8 Authentication credentials invalid'));
       callback(null, { user: auth.username });
     },
@@ -119,7 +136,9 @@ export async function startSmtpServer(options: { port?: number } = {}): Promise<
         if (verdict) return callback(rejection(verdict.code, verdict.message));
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const to = session.envelope.rcptTo.map((r) => r.address);
-        messages.push(parseMessage(Buffer.concat(chunks).toString('utf8'), from, to));
+        const message = parseMessage(Buffer.concat(chunks).toString('utf8'), from, to);
+        message.secure = Boolean((session as { secure?: boolean }).secure);
+        messages.push(message);
         callback();
       });
     },
@@ -138,6 +157,7 @@ export async function startSmtpServer(options: { port?: number } = {}): Promise<
     port,
     host,
     messages,
+    logins,
     get connections() {
       return state.connections;
     },

@@ -1,8 +1,8 @@
 /** `ontime demo` in a fresh directory, with no configuration and no server. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { spawnCli } from '../helpers/cli.js';
 import { jobs } from '../../src/registry.js';
@@ -41,4 +41,23 @@ test('demo ignores DATABASE_URL and never touches that database', async () => {
   assert.match(r.stderr, /the demo ignores DATABASE_URL and uses its own SQLite file/);
   assert.doesNotMatch(r.stdout + r.stderr, /secret/);
   assert.match(r.stdout, /ok +cleanup-survey-progress +exit 0/);
+});
+
+test('demo in a directory whose path holds "?" and "%41" writes its database there, and nowhere else', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'ontime-demo-')), 'odd?name%41#x');
+  mkdirSync(dir);
+  const r = await spawnCli(['demo'], {}, { cwd: dir, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(existsSync(join(dir, 'ontime-demo.sqlite3')));
+  assert.deepEqual(readdirSync(dirname(dir)).sort(), ['odd?name%41#x']);
+});
+
+test('demo refuses to replace an existing ontime-demo.sqlite3 that is not a demo database', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ontime-demo-'));
+  const file = join(dir, 'ontime-demo.sqlite3');
+  writeFileSync(file, 'someone else\'s data');
+  const r = await spawnCli(['demo'], {}, { cwd: dir, timeoutMs: 120_000 });
+  assert.equal(r.code, 78);
+  assert.match(r.stderr, /is not an ontime demo database; the demo will not replace it/);
+  assert.equal(readFileSync(file, 'utf8'), 'someone else\'s data');
 });

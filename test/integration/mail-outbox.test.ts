@@ -310,7 +310,7 @@ forEachDatabase('mail outbox', (db) => {
 
   test('a refused login is unreachable with cause auth, the row stays pending, the password is never shown', async () => {
     const bad = await createMailer(
-      config({ ...smtp.env(), EMAIL_HOST_USER: 'mailer', EMAIL_HOST_PASSWORD: 'wrong' }),
+      config({ ...smtp.env(), EMAIL_HOST_USER: 'mailer', EMAIL_HOST_PASSWORD: 'wrong', EMAIL_ALLOW_PLAINTEXT_AUTH: 'true' }),
       db().knex,
     );
     try {

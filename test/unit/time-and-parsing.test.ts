@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { addDays, fromDbDay, fromDbInstant, sqliteInstant, toDbInstant, utcDay } from '../../src/db/time.js';
-import { parseDuration, parseInstant, positiveInteger } from '../../src/parse.js';
+import { LIMITS, parseDuration, parseInstant, positiveInteger } from '../../src/parse.js';
 import { colourWanted } from '../../src/output.js';
 
 describe('instants in storage form', () => {
@@ -43,7 +43,7 @@ describe('instants in storage form', () => {
 
 describe('option values', () => {
   test('durations', () => {
-    const p = parseDuration('--timeout');
+    const p = parseDuration('--timeout', LIMITS.timeoutMs);
     assert.equal(p('90s'), 90_000);
     assert.equal(p('15m'), 900_000);
     assert.equal(p('2h'), 7_200_000);
@@ -62,7 +62,7 @@ describe('option values', () => {
   });
 
   test('positive integers', () => {
-    const p = positiveInteger('--limit');
+    const p = positiveInteger('--limit', LIMITS.limit);
     assert.equal(p('7'), 7);
     for (const bad of ['0', '-1', '1.5', 'x', '']) assert.throws(() => p(bad), /--limit/);
   });

@@ -1,6 +1,7 @@
 /** Every table and index of docs/reference/schema.md. */
 import type { Knex } from 'knex';
 import { instant, isMysql, reference } from './columns.js';
+import { TABLES } from './index.js';
 
 export async function up(knex: Knex): Promise<void> {
   const utf8 = (t: Knex.CreateTableBuilder) => {
@@ -173,20 +174,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of [
-    'audit_log',
-    'email_outbox',
-    'survey_progress',
-    'survey_deletion_warnings',
-    'survey_legal_holds',
-    'survey_responses',
-    'surveys',
-    'case_status_history',
-    'cases',
-    'job_locks',
-    'job_runs',
-    'system_settings',
-  ]) {
+  for (const table of TABLES) {
     await knex.schema.dropTableIfExists(table);
   }
 }

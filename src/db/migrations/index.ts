@@ -15,6 +15,22 @@ export const migrations: ReadonlyArray<{ name: string; load(): Promise<Migration
 
 export const MIGRATIONS_TABLE = 'knex_migrations';
 
+/** Every table the migrations create, children before parents (the order to drop them in). */
+export const TABLES = [
+  'audit_log',
+  'email_outbox',
+  'survey_progress',
+  'survey_deletion_warnings',
+  'survey_legal_holds',
+  'survey_responses',
+  'surveys',
+  'case_status_history',
+  'cases',
+  'job_locks',
+  'job_runs',
+  'system_settings',
+] as const;
+
 export const migrationSource: Knex.MigrationSource<string> = {
   async getMigrations() {
     return migrations.map((m) => m.name);

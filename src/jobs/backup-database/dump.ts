@@ -50,7 +50,7 @@ export function dumpTool(db: DatabaseConfig, env: Record<string, string | undefi
     return {
       program,
       args,
-      env: { ...base, PGPASSWORD: db.password, PGSSLMODE: db.ssl ? 'require' : base.PGSSLMODE, PGCONNECT_TIMEOUT: '10' },
+      env: { ...base, PGPASSWORD: db.password, PGSSLMODE: db.tls && db.tls.mode !== 'disable' ? db.tls.mode : base.PGSSLMODE, PGSSLROOTCERT: db.tls?.rootCertFile ?? base.PGSSLROOTCERT, PGCONNECT_TIMEOUT: '10' },
       writesFile: true,
       extension: 'pgdump',
     };
@@ -59,7 +59,11 @@ export function dumpTool(db: DatabaseConfig, env: Record<string, string | undefi
   if (!program) throw new ConfigError('neither mariadb-dump nor mysqldump is on PATH', 'install the client tools (Debian/Ubuntu: apt-get install mariadb-client)');
   const args = ['--single-transaction', '--routines', '--triggers', '--hex-blob', '--default-character-set=utf8mb4', '--host', db.host ?? '127.0.0.1', '--port', String(db.port ?? 3306)];
   if (db.user) args.push('--user', db.user);
-  if (db.ssl) args.push('--ssl');
+  if (db.tls && db.tls.mode !== 'disable') {
+    args.push('--ssl');
+    if (db.tls.rootCertFile) args.push('--ssl-ca', db.tls.rootCertFile);
+    if (db.tls.mode === 'verify-full') args.push('--ssl-verify-server-cert');
+  }
   // The database name alone (not --databases): no CREATE DATABASE / USE in the dump, so it can be
   // restored into a database of any name.
   args.push(db.database ?? '');

@@ -3,6 +3,7 @@
  * to the survey owner, each through the outbox, so a warning goes out at most once per survey,
  * threshold and deletion date.
  */
+import { singleAddress } from '../../mail/address.js';
 import type { Knex } from 'knex';
 import { audit } from '../../db/audit.js';
 import { recordWarning, stillWarnable, warningCandidates, type WarningCandidate, type WarningDays } from '../../db/surveys/index.js';
@@ -17,7 +18,6 @@ import type { GovernanceTally, SectionLines } from './report.js';
 
 export const WARNINGS_LABEL = 'sending deletion warnings';
 
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
 /** The dedupe key of docs/reference/jobs.md: `survey-warning:<id>:<days>:<deletion_date ISO>`, whole seconds without a fraction. */
 export function warningDedupeKey(surveyId: number, days: WarningDays, deletionDate: Date): string {
@@ -67,10 +67,10 @@ export async function sendWarnings(ctx: JobContext, tally: GovernanceTally, note
           continue;
         }
         if (!page.canTake()) return;
-        const email = row.owner_email?.trim() ?? '';
-        if (!EMAIL.test(email)) {
+        const email = singleAddress(row.owner_email);
+        if (!email) {
           t.invalidEmail += 1;
-          notes.detail(`  survey ${row.id}: ${what} not sent, owner email ${email ? 'is not a valid address' : 'is missing'}`);
+          notes.detail(`  survey ${row.id}: ${what} not sent, owner email ${row.owner_email?.trim() ? 'invalid address' : 'is missing'}`);
           continue;
         }
         page.take();
@@ -127,7 +127,7 @@ async function sendOne(
   });
   const outboxRow = await mailer.enqueue(
     ctx.db,
-    { dedupeKey: warningDedupeKey(row.id, row.days, deletionDate), kind: 'survey-deletion-warning', to: row.owner_email!.trim(), ...rendered },
+    { dedupeKey: warningDedupeKey(row.id, row.days, deletionDate), kind: 'survey-deletion-warning', to: singleAddress(row.owner_email)!, ...rendered },
     ctx.runId,
   );
   const record = async (db: Knex | Knex.Transaction, sentAt: Date) => {

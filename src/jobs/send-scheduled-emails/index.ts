@@ -20,6 +20,7 @@ import { fromDbDay, fromDbInstant } from '../../db/time.js';
 import { formatUtc, plural } from '../../output.js';
 import type { Mailer, OutboxRow, OutgoingMessage } from '../../mail/mailer.js';
 import { CappedLines, countOutcome, newMailTally, previewDelivery, PROBLEM_LINES_CAP, unreachableExitCode } from '../../mail/outcomes.js';
+import { singleAddress } from '../../mail/address.js';
 import { renderCaseNotification } from '../../mail/templates/case-notification.js';
 import type { JobContext, JobHandler } from '../../runner/types.js';
 /** How often, at most, the lock, time limit and signals are checked while a page is being sent. */
@@ -57,6 +58,8 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   const mail = newMailTally();
   let due = 0;
   let skippedNoAddress = 0;
+  /** contact_email is not exactly one valid address (a list, a line break, a NUL...): never sent. */
+  let skippedInvalidAddress = 0;
   // Skipped and failed cases are listed always, at most PROBLEM_LINES_CAP of each (--verbose: all).
   const problemLines = () => new CappedLines({ cap: ctx.verbose ? Number.POSITIVE_INFINITY : PROBLEM_LINES_CAP, print: (text) => out.line(text) });
   const listed = { skipped: problemLines(), failed: problemLines() };
@@ -184,6 +187,7 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
       if (!dryRun) out.line(`  - deferred for retry: ${mail.deferred}`);
       if (!dryRun) out.line(`  - failed: ${mail.failed}`);
       out.line(`  - skipped without address: ${skippedNoAddress}`);
+      if (skippedInvalidAddress > 0) out.line(`  - skipped, invalid address: ${skippedInvalidAddress}`);
       if (mail.failedEarlier > 0) out.line(`  - failed in an earlier run, not retried: ${mail.failedEarlier}`);
       if (mail.alreadySent > 0) out.line(`  - already sent earlier: ${mail.alreadySent}`);
     }
@@ -204,6 +208,7 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
     failedEarlier: mail.failedEarlier,
     alreadySent: mail.alreadySent,
     skippedNoAddress,
+    skippedInvalidAddress,
     backend: dryRun ? (ctx.config.email.backend ?? null) : (mailer?.backend ?? null),
     stoppedBy: stopped?.error ?? null,
     limited,
@@ -218,10 +223,15 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
         due += rows.length;
         const page: Pending[] = [];
         for (const row of rows) {
-          const to = row.contact_email?.trim();
-          if (!to) {
+          if (!row.contact_email?.trim()) {
             skippedNoAddress += 1;
             report('skipped', `  skipped ${label(row)}: no contact_email`);
+            continue;
+          }
+          const to = singleAddress(row.contact_email);
+          if (!to) {
+            skippedInvalidAddress += 1;
+            report('skipped', `  skipped ${label(row)}: invalid address in contact_email`);
             continue;
           }
           const message = caseMessage(ctx, row, to);

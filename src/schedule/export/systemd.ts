@@ -9,6 +9,7 @@
 import { startArgs } from '../../registry.js';
 import { parseCron } from '../cron.js';
 import { EXIT_CODE_LINES, hardLimitSeconds, isUtc, scheduleSourceLine } from './common.js';
+import { systemdEscape } from './validate.js';
 import type { ExportJob, ExportOptions, ExportResult, ExportedFile } from './types.js';
 
 export const SYSTEMD_DEFAULTS = { cwd: '/opt/ontime' };
@@ -75,9 +76,9 @@ export function exportSystemd(jobs: readonly ExportJob[], options: ExportOptions
       'Type=oneshot',
       '# Run as an unprivileged account that can read the environment file:',
       '#User=ontime',
-      `WorkingDirectory=${cwd}`,
-      ...(options.envFile ? [`EnvironmentFile=${options.envFile}`] : ['# ontime also reads .env from WorkingDirectory; or: EnvironmentFile=/etc/ontime/ontime.env']),
-      `ExecStart=${options.command.replace(/%/g, '%%')} ${startArgs(job).map(quoteArg).join(' ')}`,
+      `WorkingDirectory=${systemdEscape(cwd)}`,
+      ...(options.envFile ? [`EnvironmentFile=${systemdEscape(options.envFile)}`] : ['# ontime also reads .env from WorkingDirectory; or: EnvironmentFile=/etc/ontime/ontime.env']),
+      `ExecStart=${systemdEscape(options.command)} ${startArgs(job).map(quoteArg).join(' ')}`,
       // ontime stops cleanly at its own timeout (exit 75); this limit is only the backstop.
       `TimeoutStartSec=${hardLimitSeconds(job.timeoutSeconds)}`,
       'KillSignal=SIGTERM',
