@@ -87,7 +87,8 @@ describe('metrics pushed to a Pushgateway', { skip: binary.problem ?? false }, (
       assert.ok(duration > 0 && duration <= after - before, String(duration));
       const row = await knex('job_runs').where({ job: 'cleanup-survey-progress', status: 'succeeded' }).first();
       const recorded = (fromDbInstant(row.finished_at)!.getTime() - fromDbInstant(row.started_at)!.getTime()) / 1000;
-      assert.ok(Math.abs(duration - recorded) < 0.1, `${duration} vs job_runs ${recorded}`);
+      // Measured from the row's start to the end of the run's last step: never shorter than the row says.
+      assert.ok(duration + 0.002 >= recorded, `${duration} vs job_runs ${recorded}`);
       assert.equal(value(samples, 'ontime_lock_skipped_total', labels), 2);
 
       const group = { job: 'ontime_outbox' };
