@@ -135,7 +135,7 @@ export const adminCommands: readonly AdminCommand[] = [
     description: 'enable a job (stored in system_settings)',
     needs: 'migrated-db',
     options: [{ flags: '--all', description: 'enable every job at once' }, json, verbose],
-    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.enable, validate: m.validate })),
+    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.enable, validate: m.validateFor('enable') })),
   },
   {
     name: 'disable',
@@ -143,7 +143,7 @@ export const adminCommands: readonly AdminCommand[] = [
     description: 'disable a job: wherever it is started from, it exits 0 with a note',
     needs: 'migrated-db',
     options: [{ flags: '--all', description: 'disable every job at once (an emergency stop)' }, json, verbose],
-    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.disable, validate: m.validate })),
+    load: () => import('./commands/enable-disable.js').then((m) => ({ default: m.disable, validate: m.validateFor('disable') })),
   },
   {
     name: 'notify',

@@ -15,11 +15,14 @@ export interface SwitchOptions {
   verbose?: boolean;
 }
 
-export function validate(options: SwitchOptions): void {
-  if (options.all && options.args.length > 0) throw new UsageError('give a job or --all, not both');
-  if (!options.all && options.args.length === 0) {
-    throw new UsageError('which job? Give its name, or --all for every job', `jobs: ${jobs.map((j) => j.name).join(', ')}`);
-  }
+/** Usage checks of `enable` or `disable` (before connecting): a job or --all, exactly one. */
+export function validateFor(verb: 'enable' | 'disable') {
+  return (options: SwitchOptions): void => {
+    if (options.all && options.args.length > 0) throw new UsageError('give a job or --all, not both');
+    if (!options.all && options.args.length === 0) {
+      throw new UsageError(`${verb} which job? Give its name, or --all for every job`, `jobs: ${jobs.map((j) => j.name).join(', ')}`);
+    }
+  };
 }
 
 async function switchJobs(enabled: boolean, { out, config, db: knex, job }: AdminContext, options: SwitchOptions): Promise<number> {

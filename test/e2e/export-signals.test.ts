@@ -76,7 +76,9 @@ forEachDatabase('exported command lines stop gracefully on SIGTERM', (db) => {
 
   test('crontab line (sh -c, environment file sourced, output to the log)', async () => {
     const envFile = join(dir, 'ontime.env');
-    writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}='${v}'\n`).join(''));
+    // The test seams reach ontime through the sourced file too (NODE_OPTIONS preloads them).
+    const fileEnv = { ...env, NODE_OPTIONS: testEnv(env).NODE_OPTIONS! };
+    writeFileSync(envFile, Object.entries(fileEnv).map(([k, v]) => `${k}='${v}'\n`).join(''));
     const logDir = join(dir, 'log');
     mkdirSync(logDir);
     const crontab = await exported('crontab', ['--cwd', dir, '--env-file', envFile, '--log-dir', logDir]);

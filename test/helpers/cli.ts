@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { main } from '../../src/cli.js';
 import type { RunHooks } from '../../src/runner/hooks.js';
 
@@ -33,8 +33,14 @@ export const emptyCwd = mkdtempSync(join(tmpdir(), 'ontime-cwd-'));
 /** Environment for a test run: nothing inherited that could change behaviour, plus `env`. */
 export function testEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TZ: process.env.TZ, NO_COLOR: '1' };
-  return { ...base, ...env };
+  // A test that sets a seam variable gets it in every ontime process it starts, however that
+  // process is started (directly, through sh -c as a crontab line, by run-due): node preloads the
+  // seams for each of them. ontime itself never reads these variables.
+  const seams = env.ONTIME_TEST_BATCH_DELAY_MS !== undefined || env.ONTIME_TEST_GO_FILE !== undefined;
+  return { ...base, ...(seams ? { NODE_OPTIONS: `--import=${preloadHooksUrl}` } : {}), ...env };
 }
+
+const preloadHooksUrl = pathToFileURL(join(repoRoot, 'test', 'helpers', 'preload-hooks.mjs')).href;
 
 /** Run the CLI in this process with captured streams. */
 export async function runCli(

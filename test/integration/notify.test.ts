@@ -68,13 +68,16 @@ forEachDatabase('completion notifications', (db) => {
     assert.equal(smtp.messages.length, 0);
   });
 
+  /** Each batch waits past the 1 s time limit, so the run is interrupted (exit 75). */
+  const slowBatches = { beforeCheckpoint: () => new Promise<void>((resolve) => setTimeout(resolve, 1100)) };
+
   test('job.<name>.notify never silences one job, failures included; default hands it back to ONTIME_NOTIFY', async () => {
     const set = await runCli(['notify', JOB, 'never'], env({ ONTIME_NOTIFY: 'always' }));
     assert.equal(set.code, 0, set.stderr);
     assert.match(set.stdout, new RegExp(`${JOB}: notify never \\(system setting job\\.${JOB}\\.notify\\)`));
     await seedExpired(3);
     // Interrupted by its time limit (exit 75): a failure alert, were the job not silenced.
-    const failed = await runCli([JOB, '--batch-size', '1', '--timeout', '1s'], env({ ONTIME_NOTIFY: 'always', ONTIME_TEST_BATCH_DELAY_MS: '1100' }));
+    const failed = await runCli([JOB, '--batch-size', '1', '--timeout', '1s'], env({ ONTIME_NOTIFY: 'always' }), { hooks: slowBatches });
     assert.equal(failed.code, 75, failed.stderr);
     assert.equal(smtp.messages.length, 0);
     // Another job still mails.
@@ -86,7 +89,7 @@ forEachDatabase('completion notifications', (db) => {
     const reset = await runCli(['notify', JOB, 'default', '--json'], env({ ONTIME_NOTIFY: 'always' }));
     assert.deepEqual(JSON.parse(reset.stdout), { job: JOB, setting: `job.${JOB}.notify`, policy: 'always', from: 'ONTIME_NOTIFY', alertEmails: 1 });
     assert.equal(await db().knex('system_settings').where({ key: `job.${JOB}.notify` }).first(), undefined);
-    const failedAgain = await runCli([JOB, '--batch-size', '1', '--timeout', '1s'], env({ ONTIME_TEST_BATCH_DELAY_MS: '1100' }));
+    const failedAgain = await runCli([JOB, '--batch-size', '1', '--timeout', '1s'], env(), { hooks: slowBatches });
     assert.equal(failedAgain.code, 75);
     assert.equal(smtp.messages.length, 2);
     assert.match(smtp.messages[1]!.subject ?? '', new RegExp(`${JOB} was interrupted`));
