@@ -4,9 +4,16 @@
  */
 import { UsageError } from './errors.js';
 import { integer, idList, LIMITS, positiveInteger } from './parse.js';
+import type { ReadColumn } from './db/readable.js';
 import type { JobHandler } from './runner/types.js';
 import type { ExternalJobSpec } from './external/validate.js';
 import type { Config } from './config.js';
+
+/** A case rule reads its due date and the hold columns. */
+const caseColumns = (due: string): ReadColumn[] => [
+  ...[due, 'hold_start_date', 'hold_end_date'].map((column): ReadColumn => ({ table: 'cases', column, kind: 'day' })),
+  { table: 'cases', column: 'hold_duration_days', kind: 'days' },
+];
 
 export interface JobOptionSpec {
   /** commander flags, e.g. `--older-than-days <n>` */
@@ -33,6 +40,8 @@ export interface JobDefinition {
    * wrong command line is refused as such and never recorded as a failed run.
    */
   validate?(options: Record<string, unknown>, config?: Config): Promise<void>;
+  /** Stored values the job compares; rows where one is unreadable are skipped and listed. */
+  reads?: readonly ReadColumn[];
   load(): Promise<{ default: JobHandler<any> }>;
   /** The words after `ontime` that start this job; default: its name. External jobs: `run <name>`. */
   runArgs?: string[];
@@ -48,6 +57,7 @@ export const jobs: JobDefinition[] = [
     schedule: '0 * * * *',
     timeoutSeconds: 15 * 60,
     options: [],
+    reads: caseColumns('scheduled_release_date'),
     load: () => import('./jobs/release-scheduled-cases/index.js'),
   },
   {
@@ -57,6 +67,7 @@ export const jobs: JobDefinition[] = [
     schedule: '5 * * * *',
     timeoutSeconds: 15 * 60,
     options: [],
+    reads: caseColumns('scheduled_email_date'),
     load: () => import('./jobs/send-scheduled-emails/index.js'),
   },
   {
@@ -101,6 +112,12 @@ export const jobs: JobDefinition[] = [
     schedule: '0 2 * * *',
     timeoutSeconds: 60 * 60,
     options: [],
+    reads: [
+      { table: 'surveys', column: 'deletion_date', kind: 'instant' },
+      { table: 'surveys', column: 'deleted_at', kind: 'instant' },
+      // An unreadable removal keeps the hold active (it protects its survey); listed all the same.
+      { table: 'survey_legal_holds', column: 'removed_at', kind: 'instant' },
+    ],
     load: () => import('./jobs/data-governance/index.js'),
   },
   {
@@ -116,6 +133,10 @@ export const jobs: JobDefinition[] = [
         parse: positiveInteger('--older-than-days', LIMITS.days),
         defaultValue: 30,
       },
+    ],
+    reads: [
+      { table: 'survey_progress', column: 'expires_at', kind: 'instant' },
+      { table: 'survey_progress', column: 'updated_at', kind: 'instant' },
     ],
     load: () => import('./jobs/cleanup-survey-progress/index.js'),
   },

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { whereNotOnHold } from './case-holds.js';
+import { caseReads, whereReadable } from './readable.js';
 import { instantPerId, toDbInstant } from './time.js';
 
 export interface DueCaseEmail {
@@ -18,7 +19,7 @@ export interface DueCaseEmail {
  * hold today. Keyset page: id > afterId, ascending, at most `size`.
  */
 export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId: number, size: number): Promise<DueCaseEmail[]> {
-  const q = db('cases')
+  const q = whereReadable(db('cases'), dialect, caseReads('scheduled_email_date'))
     .select('id', 'reference', 'title', 'contact_name', 'contact_email', 'scheduled_email_date')
     .whereNull('actual_email_sent_date')
     .whereNotNull('scheduled_email_date')

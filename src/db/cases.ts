@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { whereNotOnHold, whereOnHold } from './case-holds.js';
 import { rowsPerInsert } from './audit.js';
+import { caseReads, whereReadable } from './readable.js';
 import { toDbInstant } from './time.js';
 
 type Db = Knex | Knex.Transaction;
@@ -35,13 +36,16 @@ export interface ReleaseWindow {
 }
 
 /** Not released yet and scheduled for today or earlier: due by date alone, before holds and batch time. */
-function dueByDate(q: Knex.QueryBuilder, today: string): Knex.QueryBuilder {
-  return q.whereNull('actual_release_date').whereNotNull('scheduled_release_date').where('scheduled_release_date', '<=', today);
+function dueByDate(q: Knex.QueryBuilder, dialect: Dialect, today: string): Knex.QueryBuilder {
+  return whereReadable(q, dialect, caseReads('scheduled_release_date'))
+    .whereNull('actual_release_date')
+    .whereNotNull('scheduled_release_date')
+    .where('scheduled_release_date', '<=', today);
 }
 
 /** The whole release rule of docs/reference/jobs.md: due by date, not on hold today, and inside the batch window. */
 function dueForRelease(q: Knex.QueryBuilder, w: ReleaseWindow): Knex.QueryBuilder {
-  let r = whereNotOnHold(dueByDate(q, w.today), w.dialect, w.today);
+  let r = whereNotOnHold(dueByDate(q, w.dialect, w.today), w.dialect, w.today);
   if (w.onlyOverdue) r = r.where('scheduled_release_date', '<', w.today);
   return r;
 }
@@ -53,12 +57,12 @@ export function selectDueForRelease(db: Db, w: ReleaseWindow, afterId: number, s
 
 /** Cases due by date but on hold today. */
 export function heldBackQuery(db: Db, dialect: Dialect, today: string): Knex.QueryBuilder {
-  return whereOnHold(dueByDate(db('cases'), today), dialect, today);
+  return whereOnHold(dueByDate(db('cases'), dialect, today), dialect, today);
 }
 
 /** Cases due today (not overdue), not on hold, that only the batch release time keeps back. */
 export function waitingForBatchQuery(db: Db, dialect: Dialect, today: string): Knex.QueryBuilder {
-  return whereNotOnHold(dueByDate(db('cases'), today), dialect, today).where('scheduled_release_date', '=', today);
+  return whereNotOnHold(dueByDate(db('cases'), dialect, today), dialect, today).where('scheduled_release_date', '=', today);
 }
 
 /**

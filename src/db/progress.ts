@@ -1,6 +1,7 @@
 /** Queries over survey_progress. */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { whereReadable } from './readable.js';
 import { rawRows } from './dialect.js';
 import { toDbInstant } from './time.js';
 
@@ -26,7 +27,7 @@ export function progressKind(row: Pick<ProgressRow, 'user_id' | 'session_key' | 
 
 /** Restrict a query to expired progress: `expires_at < now`, or no expiry and `updated_at < staleBefore`. */
 export function expiredProgress(q: Knex.QueryBuilder, dialect: Dialect, now: Date, staleBefore: Date): Knex.QueryBuilder {
-  return q.where((w) =>
+  return whereReadable(q, dialect, [['expires_at', 'instant'], ['updated_at', 'instant']]).where((w) =>
     w
       .where('expires_at', '<', toDbInstant(dialect, now))
       .orWhere((n) => n.whereNull('expires_at').andWhere('updated_at', '<', toDbInstant(dialect, staleBefore))),

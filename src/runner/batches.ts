@@ -8,8 +8,13 @@
  *
  * The size of each page is asked of the environment page by page (`nextPageSize`), and every
  * page's duration is reported back (`pageDone`): the one place a batch-size controller plugs in.
+ *
+ * A batch the database refuses for the data in it (not a connection or lock error) is applied
+ * again row by row: a row refused on its own is reported through `rowFailed` (the database's
+ * message, never SQL or values), skipped and not counted as done; the rest of the batch proceeds.
  */
 import type { Knex } from 'knex';
+import { classifyDatabaseError, databaseErrorText } from '../errors.js';
 import type { Output } from '../output.js';
 import type { BatchSpec, BatchTotals, PageSpec } from './types.js';
 
@@ -30,6 +35,8 @@ export interface PageEnvironment {
   transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
   /** Called with a page's ids once selected, before anything is changed (a test seam). */
   afterSelect(label: string, ids: number[]): Promise<void>;
+  /** A row the database refused on its own: reported and skipped, the run goes on. */
+  rowFailed(id: number, error: string): void;
 }
 
 /** The same size for every page: --batch-size. */
@@ -97,25 +104,84 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
   return { items, batches, limited };
 }
 
+/** Errors that belong to the whole batch (lock conflicts): the run stops or retries, as before. */
+const BATCH_ERROR_CODES = new Set(['40001', '40P01', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+
+/** The database's own text when `err` is a statement the database refused for the data in it. */
+function rowError(err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && BATCH_ERROR_CODES.has(code)) return undefined;
+  if (classifyDatabaseError(err, '') !== undefined) return undefined;
+  return databaseErrorText(err);
+}
+
+/**
+ * Apply a batch in one transaction; when the database refuses it, apply its rows one by one so a
+ * bad row fails alone. Returns how many rows were refused (and reported).
+ */
+async function applyBatch<Row extends { id: number }>(env: PageEnvironment, spec: BatchSpec<Row>, rows: Row[]): Promise<number> {
+  try {
+    await env.transaction((trx) => spec.apply(trx, rows));
+    return 0;
+  } catch (err) {
+    const text = rowError(err);
+    if (text === undefined) throw err;
+    if (rows.length === 1) {
+      env.rowFailed(Number(rows[0]!.id), text);
+      return 1;
+    }
+  }
+  let failed = 0;
+  for (const row of rows) {
+    try {
+      await env.transaction((trx) => spec.apply(trx, [row]));
+    } catch (err) {
+      const text = rowError(err);
+      if (text === undefined) throw err;
+      env.rowFailed(Number(row.id), text);
+      failed += 1;
+    }
+  }
+  return failed;
+}
+
 /** eachPage with one transaction per page (select → checkpoint → apply). */
 export function eachBatch<Row extends { id: number }>(env: PageEnvironment, spec: BatchSpec<Row>): Promise<BatchTotals> {
   const { take } = spec;
+  // Rows refused alone in the current page: handled, but not counted as done.
+  let refused = 0;
   if (take && !env.dryRun) {
-    // One statement picks and changes the batch, inside the batch's transaction.
+    // One statement picks and changes the batch, inside the batch's transaction. When the database
+    // refuses that statement, the batch is done the select + apply way, row by row if need be.
     return eachPage<Row>(env, {
       label: spec.label,
       checkpointFirst: true,
       endsOnEmptyPage: true,
-      select: (afterId, size) => env.transaction((trx) => take(trx, afterId, size)),
-      handle: async () => undefined,
+      countsItself: true,
+      select: async (afterId, size) => {
+        refused = 0;
+        try {
+          return await env.transaction((trx) => take(trx, afterId, size));
+        } catch (err) {
+          if (rowError(err) === undefined) throw err;
+          const rows = await spec.select(afterId, size);
+          refused = await applyBatch(env, spec, rows);
+          return rows;
+        }
+      },
+      handle: async (rows, page) => {
+        page.take(rows.length - refused);
+      },
     });
   }
   return eachPage<Row>(env, {
     label: spec.label,
+    countsItself: true,
     select: (afterId, size) => spec.select(afterId, size),
-    handle: async (rows) => {
+    handle: async (rows, page) => {
       if (env.dryRun) await spec.preview?.(rows);
-      else await env.transaction((trx) => spec.apply(trx, rows));
+      const failed = env.dryRun ? 0 : await applyBatch(env, spec, rows);
+      page.take(rows.length - failed);
     },
   });
 }

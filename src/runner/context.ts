@@ -109,6 +109,9 @@ export class RunContext implements JobContext {
     }
   }
 
+  /** Rows the database refused on their own in eachBatch: reported, skipped, the run went on. */
+  readonly failedRows: Array<{ id: number; error: string }> = [];
+
   eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals> {
     return eachBatch(this.pageEnvironment(), spec);
   }
@@ -144,6 +147,10 @@ export class RunContext implements JobContext {
       },
       transaction: (fn) => this.transaction(fn),
       afterSelect: (label, ids) => this.hooks.afterSelect(label, ids),
+      rowFailed: (id, error) => {
+        this.failedRows.push({ id, error });
+        this.out.warn(`row ${id} skipped: ${error}`);
+      },
     };
   }
 

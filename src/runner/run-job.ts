@@ -59,7 +59,8 @@ export async function runJob(
       }
       throw err;
     }
-    const { default: handler } = await def.load();
+    const { reportingBadRows } = await import('./bad-rows.js');
+    const handler = reportingBadRows(def, (await def.load()).default);
     const { isJobEnabled } = await import('../db/job-settings.js');
     const enabled = await isJobEnabled(db, def.name);
 

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../config.js';
 import { rawRows, toBool } from '../dialect.js';
 import { toDbInstant } from '../time.js';
+import { holdRemovedSql, readableSql } from '../readable.js';
 import { activeHoldExists, hardDeletable, placeholders, type Db } from './rules.js';
 import type { DueSurvey } from './soft-delete.js';
 
@@ -13,8 +14,9 @@ import type { DueSurvey } from './soft-delete.js';
 export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, afterId: number, size: number): Promise<DueSurvey[]> {
   const rows = await db('surveys as s')
     .select('s.id', 's.deleted_at as due_at')
-    .select(db.raw(`CASE WHEN ${activeHoldExists('s.id')} THEN 1 ELSE 0 END AS held`))
+    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
     .whereNotNull('s.deleted_at')
+    .whereRaw(readableSql(dialect, 's.deleted_at', 'instant'))
     .where('s.deleted_at', '<=', toDbInstant(dialect, cutoff))
     .where('s.id', '>', afterId)
     .orderBy('s.id')
@@ -75,13 +77,13 @@ export async function deleteChildrenOfSurveys(
   const inIds = placeholders(ids);
   if (dialect === 'mysql') {
     const [rows] = (await trx.raw(
-      `SELECT id, survey_id FROM ${table} WHERE survey_id IN (${inIds}) AND ${hardDeletable(`${table}.survey_id`)}
+      `SELECT id, survey_id FROM ${table} WHERE survey_id IN (${inIds}) AND ${hardDeletable(dialect, `${table}.survey_id`)}
         ORDER BY id LIMIT ? FOR UPDATE`,
       [...ids, cutoffDb, limit],
     )) as unknown as [{ id: unknown; survey_id: unknown }[]];
     if (rows.length === 0) return new Map();
     const lastId = Number(rows[rows.length - 1]!.id);
-    await trx.raw(`DELETE FROM ${table} WHERE survey_id IN (${inIds}) AND id <= ? AND ${hardDeletable(`${table}.survey_id`)}`, [
+    await trx.raw(`DELETE FROM ${table} WHERE survey_id IN (${inIds}) AND id <= ? AND ${hardDeletable(dialect, `${table}.survey_id`)}`, [
       ...ids,
       lastId,
       cutoffDb,
@@ -90,8 +92,8 @@ export async function deleteChildrenOfSurveys(
   }
   const result = await trx.raw(
     `DELETE FROM ${table}
-      WHERE id IN (SELECT c.id FROM ${table} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable('c.survey_id')} LIMIT ?)
-        AND ${hardDeletable(`${table}.survey_id`)}
+      WHERE id IN (SELECT c.id FROM ${table} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable(dialect, 'c.survey_id')} LIMIT ?)
+        AND ${hardDeletable(dialect, `${table}.survey_id`)}
       RETURNING survey_id`,
     [...ids, cutoffDb, limit, cutoffDb],
   );
@@ -136,7 +138,7 @@ export async function deleteSurveyRows(
   let expected: number[] | undefined;
   if (dialect !== 'sqlite') {
     await trx.raw(`SELECT id FROM surveys WHERE id IN (${inIds}) ORDER BY id FOR UPDATE`, [...ids]);
-    expected = await deletableNow(trx, ids, cutoffDb);
+    expected = await deletableNow(trx, dialect, ids, cutoffDb);
   }
   for (const table of CHILD_TABLES) {
     // Normally nothing is left: the batches before this took the children.
@@ -144,19 +146,19 @@ export async function deleteSurveyRows(
     for (const [id, k] of n) slot(id)[CHILD_COUNT_KEY[table]] += k;
   }
   // On SQLite the DELETEs above took the write lock: from here on nobody else can change a row.
-  expected ??= await deletableNow(trx, ids, cutoffDb);
+  expected ??= await deletableNow(trx, dialect, ids, cutoffDb);
   if (expected.length > 0) {
     const inExpected = placeholders(expected);
     const holdRows = rawRows<Record<string, unknown>>(await trx.raw(
         `SELECT survey_id, COUNT(*) AS n FROM survey_legal_holds
-          WHERE survey_id IN (${inExpected}) AND removed_at IS NOT NULL GROUP BY survey_id`,
+          WHERE survey_id IN (${inExpected}) AND ${holdRemovedSql(dialect, 'removed_at')} GROUP BY survey_id`,
         [...expected],
       ),
     );
     for (const r of holdRows) slot(Number(r.survey_id)).removedHolds += Number(r.n);
     await trx.raw(
       `DELETE FROM survey_legal_holds
-        WHERE survey_id IN (${inExpected}) AND removed_at IS NOT NULL AND ${hardDeletable('survey_legal_holds.survey_id')}`,
+        WHERE survey_id IN (${inExpected}) AND ${holdRemovedSql(dialect, 'removed_at')} AND ${hardDeletable(dialect, 'survey_legal_holds.survey_id')}`,
       [...expected, cutoffDb],
     );
   }
@@ -166,16 +168,17 @@ export async function deleteSurveyRows(
       : await trx('surveys')
           .whereIn('id', expected)
           .whereNotNull('deleted_at')
+          .whereRaw(readableSql(dialect, 'deleted_at', 'instant'))
           .where('deleted_at', '<=', cutoffDb)
-          .whereRaw(`NOT ${activeHoldExists('surveys.id')}`)
+          .whereRaw(`NOT ${activeHoldExists(dialect, 'surveys.id')}`)
           .del();
   if (deleted !== expected.length) return null;
   return { deleted: expected, leftovers };
 }
 
 /** Of `ids`, those the rule allows to hard-delete now, in id order. */
-async function deletableNow(trx: Knex.Transaction, ids: readonly number[], cutoffDb: ReturnType<typeof toDbInstant>): Promise<number[]> {
-  const rows = rawRows<Record<string, unknown>>(await trx.raw(`SELECT s0.id FROM surveys s0 WHERE s0.id IN (${placeholders(ids)}) AND ${hardDeletable('s0.id')} ORDER BY s0.id`, [
+async function deletableNow(trx: Knex.Transaction, dialect: Dialect, ids: readonly number[], cutoffDb: ReturnType<typeof toDbInstant>): Promise<number[]> {
+  const rows = rawRows<Record<string, unknown>>(await trx.raw(`SELECT s0.id FROM surveys s0 WHERE s0.id IN (${placeholders(ids)}) AND ${hardDeletable(dialect, 's0.id')} ORDER BY s0.id`, [
       ...ids,
       cutoffDb,
     ]),

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../config.js';
 import { toBool } from '../dialect.js';
 import { toDbInstant } from '../time.js';
+import { readableSql } from '../readable.js';
 import { activeHoldExists, type Db } from './rules.js';
 
 export interface DueSurvey {
@@ -16,9 +17,10 @@ export interface DueSurvey {
 export async function softDeletionDue(db: Db, dialect: Dialect, now: Date, afterId: number, size: number): Promise<DueSurvey[]> {
   const rows = await db('surveys as s')
     .select('s.id', 's.deletion_date as due_at')
-    .select(db.raw(`CASE WHEN ${activeHoldExists('s.id')} THEN 1 ELSE 0 END AS held`))
+    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
     .whereNull('s.deleted_at')
     .whereNotNull('s.deletion_date')
+    .whereRaw(readableSql(dialect, 's.deletion_date', 'instant'))
     .where('s.deletion_date', '<=', toDbInstant(dialect, now))
     .where('s.id', '>', afterId)
     .orderBy('s.id')
@@ -40,8 +42,9 @@ export async function softDelete(trx: Knex.Transaction, dialect: Dialect, now: D
     .whereIn('id', ids)
     .whereNull('deleted_at')
     .whereNotNull('deletion_date')
+    .whereRaw(readableSql(dialect, 'deletion_date', 'instant'))
     .where('deletion_date', '<=', nowDb)
-    .whereRaw(`NOT ${activeHoldExists('surveys.id')}`);
+    .whereRaw(`NOT ${activeHoldExists(dialect, 'surveys.id')}`);
   if (changed === 0) return [];
   const rows = await trx('surveys').select('id').whereIn('id', ids).where('deleted_at', nowDb).orderBy('id');
   return rows.map((r: { id: unknown }) => Number(r.id));

@@ -6,6 +6,7 @@
 import type { Dialect } from '../../config.js';
 import { affectedRows, toBool } from '../dialect.js';
 import { DAY_MS, toDbInstant } from '../time.js';
+import { readableSql } from '../readable.js';
 import { activeHoldExists, type Db, type WarningDays } from './rules.js';
 
 export interface WarningCandidate {
@@ -38,9 +39,10 @@ export async function warningCandidates(db: Db, dialect: Dialect, now: Date, aft
         [at(1), at(7)],
       ),
     )
-    .select(db.raw(`CASE WHEN ${activeHoldExists('s.id')} THEN 1 ELSE 0 END AS held`))
+    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
     .whereNull('s.deleted_at')
     .whereNotNull('s.deletion_date')
+    .whereRaw(readableSql(dialect, 's.deletion_date', 'instant'))
     .where('s.deletion_date', '>', toDbInstant(dialect, now))
     .where('s.deletion_date', '<=', at(30))
     .where('s.id', '>', afterId)
@@ -65,7 +67,7 @@ export async function warningCandidates(db: Db, dialect: Dialect, now: Date, aft
 export async function stillWarnable(db: Db, dialect: Dialect, surveyId: number, announced: Date): Promise<'ok' | 'held' | 'changed'> {
   const row = await db('surveys as s')
     .select('s.id')
-    .select(db.raw(`CASE WHEN ${activeHoldExists('s.id')} THEN 1 ELSE 0 END AS held`))
+    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
     .where('s.id', surveyId)
     .whereNull('s.deleted_at')
     .where('s.deletion_date', '>=', toDbInstant(dialect, announced))

@@ -62,7 +62,7 @@ export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, not
           const c = counts.get(survey.id)!;
           addCounts(tally.hard.rows, c);
           notes.detail(`  survey ${survey.id}: hard deleted (soft deleted ${dueAt(survey)}; ${describeCounts(c)})`);
-        } else if (await hasActiveHold(ctx.db, survey.id)) {
+        } else if (await hasActiveHold(ctx.db, ctx.dialect, survey.id)) {
           tally.skippedByHold += 1;
           notes.detail(`  survey ${survey.id}: not hard deleted, a legal hold was placed since selection`);
         } else {

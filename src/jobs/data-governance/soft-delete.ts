@@ -54,7 +54,7 @@ export async function softDeleteDue(ctx: JobContext, tally: GovernanceTally, not
       for (const r of due) {
         if (doneSet.has(r.id)) {
           notes.detail(`  survey ${r.id}: soft deleted (deletion date ${dueAt(r)} has passed)`);
-        } else if (await hasActiveHold(ctx.db, r.id)) {
+        } else if (await hasActiveHold(ctx.db, ctx.dialect, r.id)) {
           tally.skippedByHold += 1;
           notes.detail(`  survey ${r.id}: not soft deleted, a legal hold was placed since selection`);
         } else {
