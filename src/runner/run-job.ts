@@ -276,12 +276,15 @@ async function realRun(r: RealRun): Promise<number> {
   }
 }
 
-/** The batches line of the summary, for runs that worked in batches. */
+/**
+ * The batches line of the summary (--verbose; --json has the same figures in `timing`): the
+ * default report keeps the shape of docs/reference/jobs.md, which cron mails and scripts read.
+ */
 function reportBatches(out: Output, ctx: RunContext): void {
   const b = ctx.batchReport();
   if (b.batches === 0) return;
   const n = (v: number | undefined) => (v ?? 0).toLocaleString('en-US');
-  out.line(
+  out.detail(
     `Batches: ${n(b.batches)} (size ${n(b.smallestBatchSize)}–${n(b.largestBatchSize)}, last ${n(b.lastBatchSize)}); ` +
       `longest transaction ${b.longestBatchMs} ms`,
   );
