@@ -8,7 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { adminCommands, type AdminCommand } from './admin.js';
 import { jobs, type JobDefinition } from './registry.js';
-import { LIMITS, parseDuration, parseInstant, positiveInteger } from './parse.js';
+import { batchSize, LIMITS, parseDuration, parseInstant, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
 import { packageVersion } from './version.js';
 import type { CommonOptions } from './runner/run-job.js';
@@ -31,7 +31,17 @@ function addCommonJobOptions(cmd: Command): Command {
     .option('--verbose', 'one line per item (which case or survey, and why)')
     .option('--json', 'print one JSON summary object on stdout; human lines go to stderr')
     .option('--now <instant>', 'evaluate as of this ISO-8601 instant (a future one needs --dry-run)', argParser(parseInstant('--now')))
-    .option('--batch-size <n>', 'items per transaction', argParser(positiveInteger('--batch-size', LIMITS.batchSize)), 1000)
+    .option(
+      '--batch-size <n|auto>',
+      'items per transaction; auto sizes each batch so its transaction takes about --batch-time',
+      argParser(batchSize('--batch-size')),
+      'auto',
+    )
+    .addOption(
+      new Option('--batch-time <duration>', 'target time of one batch transaction under --batch-size auto (200ms, 1s)')
+        .argParser(argParser(parseDuration('--batch-time', LIMITS.batchTimeMaxMs, LIMITS.batchTimeMinMs)))
+        .default(200, '200ms'),
+    )
     .option('--limit <n>', 'stop after n items', argParser(positiveInteger('--limit', LIMITS.limit)))
     .option(
       '--timeout <duration>',
@@ -45,7 +55,7 @@ function addCommonJobOptions(cmd: Command): Command {
     );
 }
 
-const COMMON_KEYS = new Set(['dryRun', 'verbose', 'json', 'now', 'batchSize', 'limit', 'timeout', 'trigger', 'scheduledFor']);
+const COMMON_KEYS = new Set(['dryRun', 'verbose', 'json', 'now', 'batchSize', 'batchTime', 'limit', 'timeout', 'trigger', 'scheduledFor']);
 
 function addJobCommand(program: Command, def: JobDefinition, inv: Invocation, setExit: (code: number) => void): void {
   const cmd = program
@@ -75,7 +85,8 @@ function commonOptions(opts: Record<string, unknown>): CommonOptions {
     verbose: Boolean(opts.verbose),
     json: Boolean(opts.json),
     now: opts.now as Date | undefined,
-    batchSize: opts.batchSize as number,
+    batchSize: opts.batchSize as number | 'auto',
+    batchTimeMs: opts.batchTime as number,
     limit: opts.limit as number | undefined,
     timeout: opts.timeout as number | undefined,
     trigger: opts.trigger === 'run-due' ? 'run-due' : 'cli',

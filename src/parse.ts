@@ -11,6 +11,9 @@ import { UsageError } from './errors.js';
  */
 export const LIMITS = {
   batchSize: 10_000,
+  /** --batch-time: long enough to measure, short enough to stay a short transaction. */
+  batchTimeMinMs: 10,
+  batchTimeMaxMs: 60_000,
   limit: 100_000_000,
   days: 36_500,
   /** Status codes are stored in 32-bit integer columns on every database. */
@@ -36,6 +39,19 @@ export function positiveInteger(option: string, max: number) {
   };
 }
 
+/** --batch-size: `auto` (sized by time) or a fixed number of items per batch. */
+export function batchSize(option: string) {
+  const fixed = positiveInteger(option, LIMITS.batchSize);
+  return (value: string): number | 'auto' => {
+    if (value.trim().toLowerCase() === 'auto') return 'auto';
+    try {
+      return fixed(value);
+    } catch {
+      throw new UsageError(`${option} must be auto or a whole number from 1 to ${LIMITS.batchSize}, not "${value}"`);
+    }
+  };
+}
+
 export function integer(option: string, min: number, max: number) {
   return (value: string): number => {
     const n = wholeNumber(value, true);
@@ -48,11 +64,15 @@ export function integer(option: string, min: number, max: number) {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `90s`, `15m`, `2h`, `1h30m`, or a bare number of seconds → milliseconds, at most `maxMs`. */
-export function parseDuration(option: string, maxMs: number) {
+/**
+ * `90s`, `15m`, `2h`, `1h30m`, `200ms`, or a bare number of seconds → milliseconds, from `minMs`
+ * (one second unless given) to `maxMs`.
+ */
+export function parseDuration(option: string, maxMs: number, minMs = 1000) {
   const bounded = (ms: number, value: string) => {
     if (!Number.isSafeInteger(ms) || ms > maxMs) {
-      throw new UsageError(`${option} must be at most ${maxMs / 1000}s (${maxMs / 86_400_000}d), not "${value}"`);
+      const days = maxMs >= 86_400_000 ? ` (${maxMs / 86_400_000}d)` : '';
+      throw new UsageError(`${option} must be at most ${maxMs / 1000}s${days}, not "${value}"`);
     }
     return ms;
   };
@@ -60,7 +80,7 @@ export function parseDuration(option: string, maxMs: number) {
     const text = value.trim().toLowerCase();
     if (/^\d+$/.test(text)) {
       const seconds = Number(text);
-      if (seconds >= 1) return bounded(seconds * 1000, value);
+      if (seconds * 1000 >= minMs) return bounded(seconds * 1000, value);
     }
     const parts = [...text.matchAll(/(\d+)(ms|s|m|h|d)/g)];
     const consumed = parts.map((p) => p[0]).join('');
@@ -68,7 +88,10 @@ export function parseDuration(option: string, maxMs: number) {
       throw new UsageError(`${option} must be a duration such as 90s, 15m or 2h, not "${value}"`);
     }
     const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
-    if (ms < 1000) throw new UsageError(`${option} must be at least one second, not "${value}"`);
+    if (ms < minMs) {
+      const least = minMs === 1000 ? 'one second' : `${minMs}ms`;
+      throw new UsageError(`${option} must be at least ${least}, not "${value}"`);
+    }
     return bounded(ms, value);
   };
 }

@@ -46,7 +46,7 @@ async function orWarn<T>(out: Output, what: string, fallback: T, fn: () => Promi
  * The runner's one call at the end of a real run: a closing log record with the run's figures
  * (JSON log format only), then the metrics.
  */
-export async function reportRunEnd(f: FinishedRun & { status: string; batchSize: number }): Promise<void> {
+export async function reportRunEnd(f: FinishedRun & { status: string; batchSize: number | 'auto' }): Promise<void> {
   const { run } = f;
   const durationMs = Math.round(run.finishedAt.getTime() - run.startedAt.getTime());
   f.out.record(run.exitCode === 0 ? 'info' : run.exitCode === 1 ? 'warn' : 'error', `run ${f.status}, exit ${run.exitCode}, ${durationMs} ms`, {

@@ -16,6 +16,7 @@
 import type { Knex } from 'knex';
 import { classifyDatabaseError, databaseErrorText } from '../errors.js';
 import type { Output } from '../output.js';
+import { LIMITS } from '../parse.js';
 import type { BatchSpec, BatchTotals, PageSpec } from './types.js';
 
 export interface PageEnvironment {
@@ -44,6 +45,41 @@ export function fixedPageSize(size: number): Pick<PageEnvironment, 'nextPageSize
   return { nextPageSize: () => size, pageDone: () => undefined };
 }
 
+/**
+ * Bounds of `--batch-size auto`. The upper bound is the smaller of 100,000 and the largest fixed
+ * --batch-size (LIMITS.batchSize): a batch's ids are bound in one statement, and that cap keeps
+ * every statement under the databases' bound-parameter limits.
+ */
+export const AUTO_BATCH = { start: 1000, min: 100, max: Math.min(100_000, LIMITS.batchSize) } as const;
+
+/**
+ * `--batch-size auto`: each page sized so that handling it takes about `targetMs`. The estimate
+ * is a smoothed rows-per-millisecond rate over the pages so far (each page weighs half); a page
+ * slower than the target replaces the estimate outright, so the next page shrinks at once instead
+ * of after several slow ones. One step never more than doubles or halves the size, so a single
+ * odd measurement cannot swing it, and the size stays within `bounds`.
+ */
+export function adaptivePageSize(
+  targetMs: number,
+  bounds: { start: number; min: number; max: number } = AUTO_BATCH,
+): Pick<PageEnvironment, 'nextPageSize' | 'pageDone'> {
+  let size = bounds.start;
+  let rowsPerMs: number | undefined;
+  return {
+    nextPageSize: () => size,
+    pageDone(rows, ms) {
+      // An empty page (the end) says nothing about the rate.
+      if (rows <= 0) return;
+      // Timers can report 0 for a tiny page; a floor keeps the rate finite.
+      const measured = rows / Math.max(ms, 0.01);
+      rowsPerMs = rowsPerMs === undefined || ms > targetMs ? measured : (rowsPerMs + measured) / 2;
+      const wanted = Math.round(rowsPerMs * targetMs);
+      const stepped = Math.min(Math.max(wanted, Math.ceil(size / 2)), size * 2);
+      size = Math.min(Math.max(stepped, bounds.min), bounds.max);
+    },
+  };
+}
+
 export async function eachPage<Row extends { id: number }>(env: PageEnvironment, spec: PageSpec<Row>): Promise<BatchTotals> {
   const label = spec.label ?? 'working';
   const capped = spec.limitCapsPage ?? true;
@@ -61,7 +97,11 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
       const batchSize = env.nextPageSize();
       const size = capped ? Math.min(batchSize, allowed) : batchSize;
       if (spec.checkpointFirst) await env.checkpoint();
+      // A page's time is its select plus its handling; the checkpoint and the test seam between
+      // them are not the page's work and are left out.
+      const selectStarted = performance.now();
       const rows = await spec.select(afterId, size);
+      const selectMs = performance.now() - selectStarted;
       if (rows.length === 0) break;
       for (const row of rows) afterId = Math.max(afterId, Number(row.id));
       await env.afterSelect(label, rows.map((r) => Number(r.id)));
@@ -84,7 +124,7 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
       };
       const started = performance.now();
       const outcome = await spec.handle(rows, page);
-      env.pageDone(rows.length, performance.now() - started);
+      env.pageDone(rows.length, selectMs + performance.now() - started);
       if (!spec.countsItself) page.take(rows.length);
       batches += 1;
       items += counted;

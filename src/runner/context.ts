@@ -5,10 +5,18 @@ import { formatUtc, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import { utcDay } from '../db/time.js';
 import type { Mailer } from '../mail/mailer.js';
-import { eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
+import { adaptivePageSize, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
 import type { RunHooks } from './hooks.js';
 import { RunInterrupted, type StopListener, type StopSignals } from './signals.js';
 import type { BatchSpec, BatchTotals, JobContext, PageSpec } from './types.js';
+
+export interface BatchReport {
+  batches: number;
+  smallestBatchSize?: number;
+  largestBatchSize?: number;
+  lastBatchSize?: number;
+  longestBatchMs: number;
+}
 
 interface RunContextInit {
   job: JobDefinition;
@@ -18,8 +26,10 @@ interface RunContextInit {
   now: Date;
   dryRun: boolean;
   verbose: boolean;
-  /** --batch-size: the size of every page until a controller sizes them by time. */
-  batchSize: number;
+  /** --batch-size: a fixed size for every page, or `auto` (sized by time, --batch-time). */
+  batchSize: number | 'auto';
+  /** --batch-time: the target time of one page under `auto`, in milliseconds. */
+  batchTimeMs: number;
   limit?: number;
   deadline: number;
   timeoutMs: number;
@@ -54,6 +64,10 @@ export class RunContext implements JobContext {
   /** The batch-size controller: how big the next page is; learns from each page's duration. */
   private readonly pageSizes: Pick<PageEnvironment, 'nextPageSize' | 'pageDone'>;
   private progressReport?: () => Record<string, unknown>;
+  /** The size the controller gave the page now being handled (recorded once it is done). */
+  private pendingSize = 0;
+  private sizes?: { smallest: number; largest: number; last: number };
+  private pagesDone = 0;
   longestBatchMs = 0;
   /** Items and batches finished so far (for the summary of an interrupted run). */
   itemsDone = 0;
@@ -71,7 +85,7 @@ export class RunContext implements JobContext {
     this.actor = `job:${init.job.name}`;
     this.runId = init.runId;
     this.hooks = init.hooks;
-    this.pageSizes = fixedPageSize(init.batchSize);
+    this.pageSizes = init.batchSize === 'auto' ? adaptivePageSize(init.batchTimeMs) : fixedPageSize(init.batchSize);
     this.left = init.limit ?? Number.POSITIVE_INFINITY;
     this.deadline = init.deadline;
     this.timeoutMs = init.timeoutMs;
@@ -140,9 +154,10 @@ export class RunContext implements JobContext {
         this.left -= n;
         if (!this.dryRun) this.itemsDone += n;
       },
-      nextPageSize: () => this.pageSizes.nextPageSize(),
+      nextPageSize: () => (this.pendingSize = this.pageSizes.nextPageSize()),
       pageDone: (rows, ms) => {
         if (!this.dryRun) this.batchesDone += 1;
+        this.recordPage(rows, ms);
         this.pageSizes.pageDone(rows, ms);
       },
       transaction: (fn) => this.transaction(fn),
@@ -151,6 +166,27 @@ export class RunContext implements JobContext {
         this.failedRows.push({ id, error });
         this.out.warn(`row ${id} skipped: ${error}`);
       },
+    };
+  }
+
+  private recordPage(rows: number, ms: number): void {
+    const size = this.pendingSize;
+    this.pagesDone += 1;
+    this.sizes = this.sizes
+      ? { smallest: Math.min(this.sizes.smallest, size), largest: Math.max(this.sizes.largest, size), last: size }
+      : { smallest: size, largest: size, last: size };
+    this.out.detail(`  batch ${this.pagesDone}: size ${size.toLocaleString('en-US')}, ${rows.toLocaleString('en-US')} rows in ${ms.toFixed(1)} ms`);
+  }
+
+  /**
+   * The run's batches: how many, the smallest, largest and last size the runner chose (a page
+   * may hold fewer rows: the last one, or one cut by --limit), and the longest transaction.
+   */
+  batchReport(): BatchReport {
+    return {
+      batches: this.pagesDone,
+      ...(this.sizes ? { smallestBatchSize: this.sizes.smallest, largestBatchSize: this.sizes.largest, lastBatchSize: this.sizes.last } : {}),
+      longestBatchMs: Math.round(this.longestBatchMs * 10) / 10,
     };
   }
 

@@ -21,7 +21,10 @@ export interface CommonOptions {
   verbose: boolean;
   json: boolean;
   now?: Date;
-  batchSize: number;
+  /** A fixed number of items per batch, or `auto`: sized by time (--batch-time). */
+  batchSize: number | 'auto';
+  /** --batch-time in milliseconds: the target of one batch under `auto` (default 200). */
+  batchTimeMs?: number;
   limit?: number;
   /** Milliseconds; defaults to the job's timeout from the registry. */
   timeout?: number;
@@ -30,6 +33,9 @@ export interface CommonOptions {
   /** The schedule slot this run serves (dispatcher runs); claims the slot in job_runs. */
   scheduledFor?: Date;
 }
+
+/** --batch-time's default: a batch transaction of about 200 ms under `--batch-size auto`. */
+export const DEFAULT_BATCH_TIME_MS = 200;
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'skipped' | 'interrupted';
 
@@ -69,15 +75,20 @@ export async function runJob(
       if (!enabled) session.out.notice(`note: ${def.name} is disabled; this dry run shows what it would change once enabled`);
       const ctx = new RunContext({
         job: def, db, config: session.config, out: session.out, now, dryRun: true, verbose: common.verbose,
-        batchSize: common.batchSize, limit: common.limit, deadline: Date.now() + timeoutMs, timeoutMs, runId: null,
+        batchSize: common.batchSize, batchTimeMs: common.batchTimeMs ?? DEFAULT_BATCH_TIME_MS, limit: common.limit,
+        deadline: Date.now() + timeoutMs, timeoutMs, runId: null,
         hooks: withHooks(inv.hooks),
       });
       session.onClose(() => ctx.closeMailer());
       const result: JobResult = await handler(ctx, jobOptions);
+      reportBatches(session.out, ctx);
       const exitCode = result.exitCode ?? (result.failed ? 1 : 0);
       const status: RunStatus = exitCode === 0 ? 'succeeded' : exitCode === 1 ? 'partial' : 'failed';
       if (common.json) {
-        session.out.emitJson({ ...header(), status, exitCode, summary: result.summary, durationMs: Math.round(Date.now() - clockAtStart.getTime()) });
+        session.out.emitJson({
+          ...header(), status, exitCode, summary: result.summary, durationMs: Math.round(Date.now() - clockAtStart.getTime()),
+          timing: ctx.batchReport(),
+        });
       }
       return exitCode;
     }
@@ -185,7 +196,7 @@ async function realRun(r: RealRun): Promise<number> {
     const heldLock = lock;
     const ctx = new RunContext({
       job: def, db, config, out, now: r.now, dryRun: false, verbose: common.verbose, batchSize: common.batchSize,
-      limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, hooks: r.hooks, signals,
+      batchTimeMs: common.batchTimeMs ?? DEFAULT_BATCH_TIME_MS, limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, hooks: r.hooks, signals,
       beforeBatch: async () => {
         await r.hooks.beforeCheckpoint(out);
         if (!(await heldLock.confirm())) {
@@ -208,6 +219,7 @@ async function realRun(r: RealRun): Promise<number> {
     } finally {
       await ctx.closeMailer().catch((err) => out.warn(`while closing mail: ${(err as Error).message}`));
     }
+    reportBatches(out, ctx);
 
     let exitCode: number;
     let status: RunStatus;
@@ -253,8 +265,9 @@ async function realRun(r: RealRun): Promise<number> {
         ...r.header(), status, exitCode, runId: recorder.runId, summary,
         ...(errorText ? { error: errorText } : {}),
         durationMs: Math.round(Date.now() - r.clockAtStart.getTime()),
-        // The longest single batch transaction: how long this run held row locks at a stretch.
-        timing: { longestBatchMs: Math.round(ctx.longestBatchMs * 10) / 10 },
+        // The batches and the longest single batch transaction: how long this run held row locks
+        // at a stretch.
+        timing: ctx.batchReport(),
       });
     }
     return exitCode;
@@ -262,6 +275,20 @@ async function realRun(r: RealRun): Promise<number> {
     if (lock) await releaseLock(lock, out, def.name);
     signals.remove();
   }
+}
+
+/**
+ * The batches line of the summary (--verbose; --json has the same figures in `timing`): the
+ * default report keeps the shape of docs/reference/jobs.md, which cron mails and scripts read.
+ */
+function reportBatches(out: Output, ctx: RunContext): void {
+  const b = ctx.batchReport();
+  if (b.batches === 0) return;
+  const n = (v: number | undefined) => (v ?? 0).toLocaleString('en-US');
+  out.detail(
+    `Batches: ${n(b.batches)} (size ${n(b.smallestBatchSize)}–${n(b.largestBatchSize)}, last ${n(b.lastBatchSize)}); ` +
+      `longest transaction ${b.longestBatchMs} ms`,
+  );
 }
 
 async function releaseLock(lock: import('./locks.js').JobLock, out: Output, job: string): Promise<void> {

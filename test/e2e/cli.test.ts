@@ -72,7 +72,7 @@ describe('exit codes without a database', () => {
       assert.match(r.stdout, new RegExp(`^  ${name}\\b.*\\S{3,}`, 'm'), name);
     }
     const job = await spawnCli(['cleanup-survey-progress', '--help'], {});
-    for (const option of ['--dry-run', '--verbose', '--json', '--now', '--batch-size', '--limit', '--timeout', '--older-than-days']) {
+    for (const option of ['--dry-run', '--verbose', '--json', '--now', '--batch-size', '--batch-time', '--limit', '--timeout', '--older-than-days']) {
       assert.match(job.stdout, new RegExp(`^  ${option}\\b.*\\s\\w+`, 'm'), option);
     }
   });

@@ -84,7 +84,7 @@ forEachDatabase('JSON log format', (db) => {
     assert.equal(end.runId, runId);
     assert.equal(end.level, 'info');
     assert.equal(end.exitCode, 0);
-    assert.equal(end.batchSize, 1000);
+    assert.equal(end.batchSize, 'auto');
     assert.equal(typeof end.durationMs, 'number');
     assert.equal((end.items as Record<string, number>).sent, 2);
     // The addresses are masked to their domain, not dropped: the log still says where mail went.
