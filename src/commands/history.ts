@@ -19,14 +19,20 @@ const DEFAULT_LIMIT = 20;
 const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'skipped', 'interrupted', 'abandoned'];
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
-/** A job of the registry, or a name no entry has that may still have runs: an `ontime exec --name …` job. */
-function jobNamed(name: string | undefined): { name: string } | undefined {
+/**
+ * A job of the registry, or a name no entry has that still has runs: an `ontime exec --name …`
+ * job. A name with neither is the usual unknown-job usage error.
+ */
+async function jobNamed(db: AdminContext['db'], name: string | undefined): Promise<{ name: string } | undefined> {
   if (name === undefined) return undefined;
-  return findJob(name) ?? (KEBAB.test(name) ? { name } : resolveJob(name));
+  const known = findJob(name);
+  if (known) return known;
+  if (KEBAB.test(name) && (await db('job_runs').where({ job: name }).first('id'))) return { name };
+  return resolveJob(name);
 }
 
 export default async function history({ session, db }: AdminContext, options: HistoryOptions): Promise<number> {
-  const job = jobNamed(options.args[0]);
+  const job = await jobNamed(db, options.args[0]);
   const status = options.status?.trim().toLowerCase();
   if (status !== undefined && !RUN_STATUSES.includes(status)) {
     throw new UsageError(`--status must be one of ${RUN_STATUSES.join(', ')}, not "${options.status}"`);

@@ -21,7 +21,7 @@ const tempDir = () => mkdtempSync(join(tmpdir(), 'ontime-export-'));
 
 describe('export crontab', () => {
   test('crontab.example is exactly `ontime export crontab --command ontime --defaults`', async () => {
-    const { code, stdout } = await runCli(['export', 'crontab', '--command', 'ontime'], {});
+    const { code, stdout } = await runCli(['export', 'crontab', '--command', 'ontime', '--defaults'], {});
     assert.equal(code, 0);
     const committed = readFileSync(join(repoRoot, 'crontab.example'), 'utf8');
     assert.ok(
@@ -233,6 +233,7 @@ describe('export systemd', () => {
     '0 3 * * *': '*-*-* 03:00:00 UTC',
     '30 4 * * *': '*-*-* 04:30:00 UTC',
     '15 1 * * *': '*-*-* 01:15:00 UTC',
+    '0 7 * * 1': 'Mon *-*-* 07:00:00 UTC',
   };
 
   test('OnCalendar for each default schedule', () => {

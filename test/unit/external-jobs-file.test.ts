@@ -130,18 +130,18 @@ test('every export carries the jobs of the file, started as `ontime run <name>`'
       ],
     }),
   });
-  const crontab = await runCli(['export', 'crontab'], {}, { cwd: dir });
+  const crontab = await runCli(['export', 'crontab', '--command', 'ontime'], {}, { cwd: dir });
   assert.equal(crontab.code, 0, crontab.stderr);
-  assert.match(crontab.stdout, /^0 6 \* \* \* cd \/opt\/ontime && npx ontime run notify-late-sprs >> \/var\/log\/ontime\/notify-late-sprs\.log 2>&1$/m);
+  assert.match(crontab.stdout, /^0 6 \* \* \* cd \/opt\/ontime && exec ontime run notify-late-sprs >> \/var\/log\/ontime\/notify-late-sprs\.log 2>&1$/m);
   assert.match(crontab.stdout, /# rebuild-stats: runs python manage.py rebuild_stats\. Started by hand/);
-  assert.match(crontab.stdout, /^0 3 \* \* \* .*npx ontime cleanup-survey-progress /m, 'the built-in jobs are still there');
+  assert.match(crontab.stdout, /^0 3 \* \* \* .*exec ontime cleanup-survey-progress /m, 'the built-in jobs are still there');
   const k8s = await runCli(['export', 'k8s'], {}, { cwd: dir });
   assert.equal(k8s.code, 0, k8s.stderr);
   assert.match(k8s.stdout, /name: "ontime-notify-late-sprs"/);
   assert.match(k8s.stdout, /args:\n\s+- "run"\n\s+- "notify-late-sprs"/);
-  const systemd = await runCli(['export', 'systemd'], {}, { cwd: dir });
-  assert.match(systemd.stdout, /ExecStart=npx ontime run notify-late-sprs\n.*\nKillSignal=SIGTERM\nKillMode=mixed\n/);
-  assert.doesNotMatch(systemd.stdout, /ExecStart=npx ontime cleanup-survey-progress\n.*\nKillSignal=SIGTERM\nKillMode/);
-  const schtasks = await runCli(['export', 'schtasks'], {}, { cwd: dir });
-  assert.match(schtasks.stdout, /npx ontime run notify-late-sprs &gt;&gt;/);
+  const systemd = await runCli(['export', 'systemd', '--command', 'ontime'], {}, { cwd: dir });
+  assert.match(systemd.stdout, /ExecStart=ontime run notify-late-sprs\n.*\nKillSignal=SIGTERM\nKillMode=mixed\n/);
+  assert.doesNotMatch(systemd.stdout, /ExecStart=ontime cleanup-survey-progress\n.*\nKillSignal=SIGTERM\nKillMode/);
+  const schtasks = await runCli(['export', 'schtasks', '--command', 'ontime'], {}, { cwd: dir });
+  assert.match(schtasks.stdout, /ontime\.cmd run notify-late-sprs &gt;&gt;/);
 });
