@@ -167,6 +167,7 @@ export const adminCommands: readonly AdminCommand[] = [
     needs: 'none',
     options: [
       { flags: '--html <file>', description: 'write the page as one self-contained HTML file (atomically)' },
+      { flags: '--prometheus', description: "print the Prometheus series of every job's latest run (as `ontime metrics`)" },
       nowOption('evaluate as of this instant'),
       json,
       verbose,

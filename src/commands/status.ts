@@ -2,13 +2,16 @@
  * `ontime status [--json] [--html FILE] [--now]`: everything an operator checks in one place:
  * every job with its latest run, the last runs of each as a strip, failed and interrupted runs
  * with their error, held locks, the outbox backlog and what `check` would say. Writes nothing to
- * the database; `--html` writes one self-contained page atomically.
+ * the database; `--html` writes one self-contained page atomically; `--prometheus` prints the
+ * series of `ontime metrics` instead.
  */
 import { assertMigrated, withSession, type Invocation } from '../runner/session.js';
 
 export interface StatusOptions {
   json?: boolean;
   html?: string;
+  /** Print the Prometheus series of every job's latest run instead (as `ontime metrics`). */
+  prometheus?: boolean;
   now?: Date;
   verbose?: boolean;
 }
@@ -17,6 +20,12 @@ export default async function status(options: StatusOptions, inv: Invocation): P
   return withSession(inv, { json: options.json, verbose: options.verbose }, async (session) => {
     const db = await session.db();
     await assertMigrated(db);
+    if (options.prometheus) {
+      const { prometheusText } = await import('../metrics/text.js');
+      // Exposition text as it is: not a log line, so neither redacted per line nor wrapped as JSON.
+      session.out.streams.stdout.write(await prometheusText(db));
+      return 0;
+    }
     const { buildStatusModel } = await import('../status/model.js');
     const model = await buildStatusModel(db, session.config, options.now ?? new Date());
     if (options.html) {

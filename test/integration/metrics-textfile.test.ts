@@ -70,5 +70,10 @@ forEachDatabase('metrics textfile and ontime metrics', (db) => {
     }
     // A job that never ran has no series at all (not zeros that look like a success).
     assert.equal(printed.filter((s) => s.labels.job === 'send-scheduled-emails').length, 0);
+
+    // `ontime status --prometheus` prints the same series.
+    const status = await runCli(['status', '--prometheus'], { DATABASE_URL: db().url });
+    assert.equal(status.code, 0, status.stderr);
+    assert.deepEqual(items(parseExposition(status.stdout)), items(printed));
   });
 });

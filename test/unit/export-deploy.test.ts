@@ -145,7 +145,7 @@ describe('export k8s: a pod a platform team can run', () => {
 
 describe('export: exec form by default', () => {
   test('crontab and systemd start this installation by absolute path; npx in --command draws a warning', async () => {
-    const cron = await runCli(['export', 'crontab', '--cwd', '/srv/app'], {});
+    const cron = await runCli(['export', 'crontab', '--cwd', '/srv/app', '--defaults'], {});
     assert.match(cron.stdout, new RegExp(`^0 \\* \\* \\* \\* cd /srv/app && exec ${process.execPath} ${binPath} release-scheduled-cases `, 'm'));
     assert.equal(cron.stderr, '');
     const systemd = await runCli(['export', 'systemd'], {});

@@ -71,6 +71,12 @@ export const JOB_PROFILES: Record<string, JobProfile> = {
   'cleanup-survey-progress': BATCH_JOB,
   'send-scheduled-emails': MAIL_JOB,
   'process-data-governance': { memoryRequest: '320Mi', memoryLimit: '512Mi', cpuRequest: '100m', longestBatchSeconds: 90 },
+  // Not measured yet; shaped like the jobs they resemble: prune-history pages like a batch job,
+  // weekly-report mails, and backup-database waits for its dump tool, whose in-flight work a
+  // SIGTERM lets finish up to the same 90 s a mail job gets.
+  'prune-history': BATCH_JOB,
+  'weekly-report': MAIL_JOB,
+  'backup-database': { ...BATCH_JOB, longestBatchSeconds: 90 },
 };
 
 /** A job not measured yet gets the largest profile. */
