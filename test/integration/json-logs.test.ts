@@ -3,11 +3,11 @@
  * run is one JSON object with ts, level, job; no password and no recipient address in any of them.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { onlyEnable } from '../helpers/runs.js';
-import { closedPort, startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+import { closedPort, useSmtpServer } from '../helpers/smtp.js';
 
 const NOW = '2025-11-23T02:05:00Z';
 const PASSWORD = 'Smtp-Pa55word-9f3k';
@@ -41,16 +41,9 @@ function assertCleanRecords(res: CliResult, job: string): Array<Record<string, u
 }
 
 forEachDatabase('JSON log format', (db) => {
-  let smtp: TestSmtpServer;
-  before(async () => {
-    smtp = await startSmtpServer();
-  });
-  after(async () => {
-    await smtp.close();
-  });
+  const smtp = useSmtpServer();
   beforeEach(async () => {
     await db().reset();
-    smtp.messages.length = 0;
     for (const [i, address] of RECIPIENTS.entries()) {
       await db().knex('cases').insert({
         reference: `C-${i}`, title: `Case ${i}`, status: 10, contact_name: 'Someone', contact_email: address,
@@ -62,7 +55,7 @@ forEachDatabase('JSON log format', (db) => {
     DATABASE_URL: db().url,
     SITE_URL: 'https://cases.example.org',
     ONTIME_LOG_FORMAT: 'json',
-    ...smtp.env(),
+    ...smtp().env(),
     EMAIL_HOST_USER: 'mailer',
     EMAIL_HOST_PASSWORD: PASSWORD,
     // The test SMTP server has no TLS: a password goes to it only when allowed in clear.
@@ -75,7 +68,7 @@ forEachDatabase('JSON log format', (db) => {
   test('a real run: report lines and the closing record with run id, exit code and counts', async () => {
     const res = await run([]);
     assert.equal(res.code, 0, res.stderr);
-    assert.equal(smtp.messages.length, 2);
+    assert.equal(smtp().messages.length, 2);
     const all = assertCleanRecords(res, 'send-scheduled-emails');
     const runId = Number((await db().knex('job_runs').first('id')).id);
     assert.ok(all.every((r) => r.runId === null || r.runId === runId));
@@ -106,7 +99,7 @@ forEachDatabase('JSON log format', (db) => {
     const dry = await run(['--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.ok(assertCleanRecords(dry, 'send-scheduled-emails').every((r) => r.runId === null));
-    assert.equal(smtp.messages.length, 0);
+    assert.equal(smtp().messages.length, 0);
     const json = await runCli(['--log-format', 'json', 'send-scheduled-emails', '--now', NOW, '--dry-run', '--json'], { ...env(), ONTIME_LOG_FORMAT: '' });
     assert.equal(json.code, 0, json.stderr);
     const stdoutLines = json.stdout.trim().split('\n');
@@ -128,7 +121,7 @@ forEachDatabase('JSON log format', (db) => {
     await onlyEnable(db().knex, ['send-scheduled-emails']);
     const res = await runCli(['--log-format', 'json', 'run-due', '--now', '2025-11-23T02:05:30Z'], { ...env(), ONTIME_LOG_FORMAT: '' });
     assert.equal(res.code, 0, res.stderr);
-    assert.equal(smtp.messages.length, 2);
+    assert.equal(smtp().messages.length, 2);
     const all = records(res);
     assert.ok(all.some((r) => r.job === null && String(r.msg).startsWith('run-due at')));
     const fromJob = all.filter((r) => r.job === 'send-scheduled-emails');

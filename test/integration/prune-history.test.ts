@@ -4,30 +4,22 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { toDbInstant } from '../../src/db/time.js';
 import { runCli } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { DAY, insertMany } from '../helpers/fixtures.js';
 import { insertRun } from '../helpers/runs.js';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+import { useSmtpServer } from '../helpers/smtp.js';
 
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
 
 forEachDatabase('prune-history', (db) => {
-  let smtp: TestSmtpServer;
-  before(async () => {
-    smtp = await startSmtpServer();
-  });
-  after(async () => {
-    await smtp.close();
-  });
+  const smtp = useSmtpServer();
   beforeEach(async () => {
     await db().reset();
-    smtp.respondWith(null);
-    smtp.messages.length = 0;
   });
-  const env = (extra: Record<string, string> = {}) => ({ DATABASE_URL: db().url, SITE_URL: 'https://cases.example.org', ...smtp.env(), ...extra });
+  const env = (extra: Record<string, string> = {}) => ({ DATABASE_URL: db().url, SITE_URL: 'https://cases.example.org', ...smtp().env(), ...extra });
   const prune = async (args: string[] = [], extra: Record<string, string> = {}) => {
     const res = await runCli(['prune-history', '--json', ...args], env(extra));
     return { ...res, json: res.stdout ? JSON.parse(res.stdout) : undefined };
@@ -69,12 +61,12 @@ forEachDatabase('prune-history', (db) => {
     };
     const okCase = await insertCase('C-OK');
     const badCase = await insertCase('C-BAD');
-    smtp.setHook(({ stage, recipient }) => (stage === 'rcpt' && recipient === 'c-bad@example.test' ? { code: 550 } : undefined));
+    smtp().setHook(({ stage, recipient }) => (stage === 'rcpt' && recipient === 'c-bad@example.test' ? { code: 550 } : undefined));
     const send = () => runCli(['send-scheduled-emails', '--now', '2025-11-23T02:05:00Z'], env());
     const first = await send();
     assert.equal(first.code, 1, first.stdout + first.stderr);
-    assert.equal(smtp.messages.length, 1);
-    smtp.setHook(null);
+    assert.equal(smtp().messages.length, 1);
+    smtp().setHook(null);
     const old = toDbInstant(dialect, daysAgo(40));
     await knex('email_outbox').update({ updated_at: old, created_at: old });
     await knex('email_outbox').whereNotNull('sent_at').update({ sent_at: old });
@@ -104,7 +96,7 @@ forEachDatabase('prune-history', (db) => {
     // failed one is still due: neither may be sent again.
     await knex('cases').where({ id: okCase }).update({ actual_email_sent_date: null });
     const rerun = await send();
-    assert.equal(smtp.messages.length, 1, rerun.stdout + rerun.stderr);
+    assert.equal(smtp().messages.length, 1, rerun.stdout + rerun.stderr);
     assert.ok((await knex('cases').where({ id: badCase }).first()).actual_email_sent_date === null);
     assert.equal((await knex('email_outbox').where({ to_address: '[pruned]' })).length, 2);
   });

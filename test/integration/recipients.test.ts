@@ -4,12 +4,12 @@
  * surveys.owner_email (process-data-governance), against the real in-process SMTP server.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { singleAddress } from '../../src/mail/address.js';
 import { runCli } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { insertSurvey } from '../helpers/fixtures.js';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+import { useSmtpServer } from '../helpers/smtp.js';
 
 const BAD = {
   'C-CRLF': 'a@x.test\r\nBcc: b@y.test',
@@ -28,18 +28,11 @@ test('singleAddress: one plain address only', () => {
 });
 
 forEachDatabase('recipients from the database', (db) => {
-  let smtp: TestSmtpServer;
-  before(async () => {
-    smtp = await startSmtpServer();
-  });
-  after(async () => {
-    await smtp.close();
-  });
+  const smtp = useSmtpServer();
   beforeEach(async () => {
     await db().reset();
-    smtp.messages.length = 0;
   });
-  const allRecipients = () => smtp.messages.flatMap((m) => m.to);
+  const allRecipients = () => smtp().messages.flatMap((m) => m.to);
 
   test('send-scheduled-emails sends only to the one valid contact_email; the others are skipped as invalid address', async () => {
     const { knex, dialect } = db();
@@ -48,7 +41,7 @@ forEachDatabase('recipients from the database', (db) => {
       const stored = dialect === 'postgres' ? contact_email.replace('\u0000', '\u0001') : contact_email;
       await knex('cases').insert({ reference, title: reference, status: 10, contact_email: stored, scheduled_email_date: '2025-11-23' });
     }
-    const r = await runCli(['send-scheduled-emails', '--now', '2025-11-23T02:05:00Z', '--verbose'], { DATABASE_URL: db().url, ...smtp.env() });
+    const r = await runCli(['send-scheduled-emails', '--now', '2025-11-23T02:05:00Z', '--verbose'], { DATABASE_URL: db().url, ...smtp().env() });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(allRecipients(), ['good@example.test']);
     assert.match(r.stdout, /skipped, invalid address: 6/);
@@ -63,7 +56,7 @@ forEachDatabase('recipients from the database', (db) => {
     await insertSurvey(knex, dialect, { name: 'bad', owner_email: 'o@x.test\r\nBcc: p@y.test', deletion_date: soon });
     await insertSurvey(knex, dialect, { name: 'list', owner_email: 'o@x.test,p@y.test', deletion_date: soon });
     await insertSurvey(knex, dialect, { name: 'good', owner_email: 'owner@example.test', deletion_date: soon });
-    const r = await runCli(['process-data-governance', '--now', '2026-06-01T02:00:00Z', '--verbose'], { DATABASE_URL: db().url, ...smtp.env() });
+    const r = await runCli(['process-data-governance', '--now', '2026-06-01T02:00:00Z', '--verbose'], { DATABASE_URL: db().url, ...smtp().env() });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(allRecipients(), ['owner@example.test']);
     assert.equal((r.stdout.match(/owner email invalid address/g) ?? []).length, 2);
