@@ -192,6 +192,22 @@ export function databaseErrorText(err: unknown): string | undefined {
   return `database error ${code}: ${message}`;
 }
 
+/** Errors that belong to the whole statement (lock conflicts): the run stops or retries, as before. */
+const LOCK_ERROR_CODES = new Set(['40001', '40P01', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+
+/**
+ * The database's own text when `err` is a statement the database refused for the data in it (a
+ * constraint, a trigger, a value): a row that can fail alone. Undefined for a connection, timeout,
+ * configuration or lock error, or anything that is not a database error: those stop the run.
+ * The one classifier for eachBatch's refused rows and the mail steps' (runner/batches.ts, mail/outbox.ts).
+ */
+export function refusedRowError(err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && LOCK_ERROR_CODES.has(code)) return undefined;
+  if (classifyDatabaseError(err, '') !== undefined) return undefined;
+  return databaseErrorText(err);
+}
+
 /** Anything thrown → exit code and a one-line message. Unknown errors are bugs: 70, with where. */
 export function describeError(err: unknown): DescribedError {
   if (err instanceof OntimeError) {

@@ -127,15 +127,6 @@ export async function claimOutbox(db: Db, dialect: Dialect, id: number, fallback
   return n === 1;
 }
 
-/** sending → sent. Run it in the transaction of the caller's domain update. */
-export async function markOutboxSent(trx: Db, dialect: Dialect, id: number, sentAt: Date): Promise<boolean> {
-  const at = toDbInstant(dialect, sentAt);
-  const n = await trx('email_outbox')
-    .where({ id, status: 'sending' })
-    .update({ status: 'sent', sent_at: at, updated_at: at, last_error: null });
-  return n === 1;
-}
-
 /** sending → pending (temporary failure) or failed (permanent), with what the server said. */
 export async function markOutboxUnsent(
   db: Db,

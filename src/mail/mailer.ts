@@ -38,8 +38,12 @@ export interface OutboxRow {
 }
 
 export type DeliveryOutcome =
-  /** The server accepted it; the row is `sent` and onSent ran in the same transaction. */
-  | { status: 'sent'; messageId: string }
+  /**
+   * The server accepted it; the row is `sent` and onSent ran in the same transaction. `unrecorded`:
+   * the database refused onSent's record for this message alone (its message, from
+   * refusedRowError); the row was marked `sent` without it, so the message is never sent again.
+   */
+  | { status: 'sent'; messageId: string; unrecorded?: string }
   /** Already sent by an earlier run: nothing was sent now. */
   | { status: 'already-sent'; messageId: string | null }
   /** 4xx or connection lost mid-way: the row is `pending` again, for the next run. */

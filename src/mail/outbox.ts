@@ -25,14 +25,13 @@ import {
   findOutboxByIds,
   insertOrFindOutbox,
   insertOrFindOutboxMany,
-  markOutboxSent,
   markOutboxSentMany,
   markOutboxUnsent,
   releaseOutboxClaims,
   requeueFailedOutbox,
   type NewOutboxRow,
 } from '../db/outbox.js';
-import { redact } from '../errors.js';
+import { redact, refusedRowError } from '../errors.js';
 import type {
   AcceptedMessage,
   DeliverManyOptions,
@@ -132,12 +131,8 @@ export class OutboxMailer implements Mailer {
       outboxId: current.id,
     });
     if (result.ok) {
-      const sentAt = this.clock();
-      await db.transaction(async (trx) => {
-        await markOutboxSent(trx, dialect, current.id, sentAt);
-        await onSent?.(trx, sentAt);
-      });
-      return { status: 'sent', messageId };
+      const [unrecorded] = await this.commitSent([{ row: current, sentAt: this.clock() }], async (trx, [a]) => onSent?.(trx, a!.sentAt));
+      return { status: 'sent', messageId, ...(unrecorded ? { unrecorded } : {}) };
     }
     const error = redact(result.error);
     await markOutboxUnsent(db, dialect, current.id, result.kind === 'failed' ? 'failed' : 'pending', error, this.clock());
@@ -205,12 +200,12 @@ export class OutboxMailer implements Mailer {
         while (accepted.length > 0 && !failure) {
           const group = accepted.splice(0, groupMax);
           committing = group.length;
-          await db.transaction(async (trx) => {
-            await markOutboxSentMany(trx, dialect, group.map((a) => ({ id: a.row.id, sentAt: a.sentAt })));
-            await options.onSent?.(trx, group);
-          });
+          const unrecorded = await this.commitSent(group, options.onSent);
           committing = 0;
-          for (const a of group) await report(a.row, { status: 'sent', messageId: a.row.message_id! });
+          for (const [i, a] of group.entries()) {
+            const reason = unrecorded[i];
+            await report(a.row, { status: 'sent', messageId: a.row.message_id!, ...(reason ? { unrecorded: reason } : {}) });
+          }
         }
       } catch (error) {
         // The group stays `sending`: the next run resends it with the same Message-IDs.
@@ -305,6 +300,45 @@ export class OutboxMailer implements Mailer {
     if (failure) throw failure.error;
     if (interrupted) throw interrupted.error;
     return { stopped, notAttempted: unstarted.length };
+  }
+
+  /**
+   * Accepted messages → `sent`, in one transaction with the caller's record (onSent). When the
+   * database refuses that for the data in it (refusedRowError; not a connection or lock error),
+   * each message is committed alone, and a message whose record the database refuses on its own
+   * is still marked `sent` without it: the server has it, so it must never be sent again. Returns,
+   * per message, the database's reason when its record was refused. Anything else throws (the
+   * rows stay `sending`, as after a crash).
+   */
+  private async commitSent(
+    group: AcceptedMessage[],
+    onSent: ((trx: Knex.Transaction, accepted: AcceptedMessage[]) => Promise<void>) | undefined,
+  ): Promise<Array<string | undefined>> {
+    const { db, dialect } = this.init;
+    const commit = (part: AcceptedMessage[], record: boolean) =>
+      db.transaction(async (trx) => {
+        await markOutboxSentMany(trx, dialect, part.map((a) => ({ id: a.row.id, sentAt: a.sentAt })));
+        if (record) await onSent?.(trx, part);
+      });
+    try {
+      await commit(group, true);
+      return group.map(() => undefined);
+    } catch (err) {
+      if (refusedRowError(err) === undefined) throw err;
+    }
+    const unrecorded: Array<string | undefined> = [];
+    for (const a of group) {
+      try {
+        await commit([a], true);
+        unrecorded.push(undefined);
+      } catch (err) {
+        const reason = refusedRowError(err);
+        if (reason === undefined) throw err;
+        await commit([a], false);
+        unrecorded.push(reason);
+      }
+    }
+    return unrecorded;
   }
 
   verify() {

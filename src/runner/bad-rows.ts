@@ -1,7 +1,7 @@
 /**
  * Bad rows in a run's result. Rows a job's comparisons skip because a value cannot be read as what
  * it means (see db/readable.ts) are counted and listed as `unreadable` (table, column, id); rows
- * the database refused alone in a batch are listed as `failedRows` and make the run partial. Bad
+ * the database refused alone (in a batch or a mail step) are listed as `failedRows` and make the run partial. Bad
  * data is visible without ever being acted on, and without stopping the rest.
  */
 import type { JobDefinition } from '../registry.js';
@@ -17,7 +17,9 @@ export function reportingBadRows(def: JobDefinition, handler: JobHandler<any>): 
     let result = await handler(ctx, options);
     if (ctx.failedRows?.length > 0) {
       // Rows refused alone: the rest was done, so the run is partial (exit 1), with the rows named.
-      result = { ...result, failed: (result.failed ?? 0) + ctx.failedRows.length, summary: { ...result.summary, failedRows: ctx.failedRows } };
+      // A job that names its own exit code (0 for "all done") is partial too; a harder one (69, 78) stays.
+      const exitCode = result.exitCode === 0 ? 1 : result.exitCode;
+      result = { ...result, exitCode, failed: (result.failed ?? 0) + ctx.failedRows.length, summary: { ...result.summary, failedRows: ctx.failedRows } };
     }
     if (reads.length === 0) return result;
     const { findUnreadable } = await import('../db/readable.js');

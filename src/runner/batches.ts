@@ -14,7 +14,7 @@
  * message, never SQL or values), skipped and not counted as done; the rest of the batch proceeds.
  */
 import type { Knex } from 'knex';
-import { classifyDatabaseError, databaseErrorText } from '../errors.js';
+import { refusedRowError as rowError } from '../errors.js';
 import type { Output } from '../output.js';
 import { LIMITS } from '../parse.js';
 import type { BatchSpec, BatchTotals, PageSpec } from './types.js';
@@ -142,17 +142,6 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
     env.out.clearProgress();
   }
   return { items, batches, limited };
-}
-
-/** Errors that belong to the whole batch (lock conflicts): the run stops or retries, as before. */
-const BATCH_ERROR_CODES = new Set(['40001', '40P01', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
-
-/** The database's own text when `err` is a statement the database refused for the data in it. */
-function rowError(err: unknown): string | undefined {
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && BATCH_ERROR_CODES.has(code)) return undefined;
-  if (classifyDatabaseError(err, '') !== undefined) return undefined;
-  return databaseErrorText(err);
 }
 
 /**

@@ -123,8 +123,13 @@ export class RunContext implements JobContext {
     }
   }
 
-  /** Rows the database refused on their own in eachBatch: reported, skipped, the run went on. */
+  /** Rows the database refused on their own (eachBatch, mail steps): reported, skipped, the run went on. */
   readonly failedRows: Array<{ id: number; error: string }> = [];
+
+  rowFailed(id: number, error: string): void {
+    this.failedRows.push({ id, error });
+    this.out.warn(`row ${id} skipped: ${error}`);
+  }
 
   eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals> {
     return eachBatch(this.pageEnvironment(), spec);
@@ -162,10 +167,7 @@ export class RunContext implements JobContext {
       },
       transaction: (fn) => this.transaction(fn),
       afterSelect: (label, ids) => this.hooks.afterSelect(label, ids),
-      rowFailed: (id, error) => {
-        this.failedRows.push({ id, error });
-        this.out.warn(`row ${id} skipped: ${error}`);
-      },
+      rowFailed: (id, error) => this.rowFailed(id, error),
     };
   }
 

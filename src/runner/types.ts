@@ -92,8 +92,13 @@ export interface JobContext {
    * --batch-size and --limit (shared by every loop of the run), with progress on a terminal.
    */
   eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals>;
-  /** Rows eachBatch skipped because the database refused them alone (id and the database's message). */
+  /** Rows skipped because the database refused them alone (id and the database's message). */
   readonly failedRows: ReadonlyArray<{ id: number; error: string }>;
+  /**
+   * A row the database refused on its own outside eachBatch (a job's own transaction in eachPage;
+   * tell it with refusedRowError): listed in failedRows and warned; the run ends partial (exit 1).
+   */
+  rowFailed(id: number, error: string): void;
   /**
    * The same paging, checkpoint, --limit, progress and counting as eachBatch, without the
    * transaction: for pages whose work must not sit inside one (mail) or that open several.

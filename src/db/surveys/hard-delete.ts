@@ -186,14 +186,17 @@ async function deletableNow(trx: Knex.Transaction, dialect: Dialect, ids: readon
   return rows.map((r) => Number(r.id));
 }
 
-/** What a hard deletion of these surveys would remove, per survey (for a dry run's report). */
-export async function countChildrenOfSurveys(db: Db, ids: readonly number[]): Promise<Map<number, ChildCounts>> {
+/**
+ * What a hard deletion of these surveys would remove, per survey (for a dry run's report). Removed
+ * holds are counted by the real run's rule (holdRemovedSql: set and readable), not `IS NOT NULL`.
+ */
+export async function countChildrenOfSurveys(db: Db, dialect: Dialect, ids: readonly number[]): Promise<Map<number, ChildCounts>> {
   const counts = new Map<number, ChildCounts>();
   for (const id of ids) counts.set(id, { responses: 0, progress: 0, warnings: 0, removedHolds: 0 });
   if (ids.length === 0) return counts;
   const add = async (table: string, key: keyof ChildCounts, removedOnly = false) => {
     let q = db(table).select('survey_id').count<{ survey_id: unknown; n: unknown }[]>({ n: '*' }).whereIn('survey_id', ids);
-    if (removedOnly) q = q.whereNotNull('removed_at');
+    if (removedOnly) q = q.whereRaw(holdRemovedSql(dialect, 'removed_at'));
     for (const r of await q.groupBy('survey_id')) counts.get(Number(r.survey_id))![key] += Number(r.n);
   };
   for (const table of CHILD_TABLES) await add(table, CHILD_COUNT_KEY[table]);

@@ -43,7 +43,7 @@ export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, not
       }
       const ids = free.map((r) => r.id);
       if (ctx.dryRun) {
-        const counts = await countChildrenOfSurveys(ctx.db, ids);
+        const counts = await countChildrenOfSurveys(ctx.db, ctx.dialect, ids);
         for (const survey of free) {
           const c = counts.get(survey.id)!;
           addCounts(tally.hard.rows, c);

@@ -8,8 +8,8 @@ import type { Knex } from 'knex';
 import { audit } from '../../db/audit.js';
 import { recordWarning, stillWarnable, warningCandidates, type WarningCandidate, type WarningDays } from '../../db/surveys/index.js';
 import { DAY_MS, fromDbInstant } from '../../db/time.js';
-import { describeError, OntimeError } from '../../errors.js';
-import type { Mailer } from '../../mail/mailer.js';
+import { describeError, OntimeError, refusedRowError } from '../../errors.js';
+import type { Mailer, OutboxRow } from '../../mail/mailer.js';
 import { countOutcome, mailStop, previewDelivery } from '../../mail/outcomes.js';
 import { renderDeletionWarning } from '../../mail/templates/deletion-warning.js';
 import { formatUtc } from '../../output.js';
@@ -125,11 +125,24 @@ async function sendOne(
     daysBefore: row.days,
     siteUrl: ctx.config.siteUrl,
   });
-  const outboxRow = await mailer.enqueue(
-    ctx.db,
-    { dedupeKey: warningDedupeKey(row.id, row.days, deletionDate), kind: 'survey-deletion-warning', to: singleAddress(row.owner_email)!, ...rendered },
-    ctx.runId,
-  );
+  const survey = `  survey ${row.id}:`;
+  /** The database refused this survey's row alone (its reason, or the error to tell by refusedRowError): listed, the run goes on. */
+  const refused = (err: unknown, what: string) => {
+    const reason = typeof err === 'string' ? err : refusedRowError(err);
+    if (reason === undefined) throw err;
+    ctx.rowFailed(row.id, reason);
+    notes.line(`${survey} ${what}: ${reason}`);
+  };
+  let outboxRow: OutboxRow;
+  try {
+    outboxRow = await mailer.enqueue(
+      ctx.db,
+      { dedupeKey: warningDedupeKey(row.id, row.days, deletionDate), kind: 'survey-deletion-warning', to: singleAddress(row.owner_email)!, ...rendered },
+      ctx.runId,
+    );
+  } catch (err) {
+    return refused(err, `${what} not sent, the database refused its outbox row`);
+  }
   const record = async (db: Knex | Knex.Transaction, sentAt: Date) => {
     const recorded = await recordWarning(db, ctx.dialect, { surveyId: row.id, days: row.days, announced: deletionDate, sentAt });
     if (recorded) {
@@ -143,15 +156,20 @@ async function sendOne(
   };
   const outcome = await mailer.deliver(outboxRow, (trx, sentAt) => record(trx, sentAt));
   countOutcome(tally.warnings, outcome);
-  const survey = `  survey ${row.id}:`;
+  const unrecorded = `${what} sent (the outbox keeps it from being sent again), but the database refused to record it`;
   switch (outcome.status) {
     case 'sent':
       tally.warnings.byDays[row.days] += 1;
       notes.detail(`${survey} ${what} sent to the owner`);
+      if (outcome.unrecorded) refused(outcome.unrecorded, unrecorded);
       return;
     case 'already-sent':
       // Accepted by the server in an earlier run whose record is missing: record it, do not resend.
-      await ctx.db.transaction((trx) => record(trx, ctx.now));
+      try {
+        await ctx.db.transaction((trx) => record(trx, ctx.now));
+      } catch (err) {
+        return refused(err, unrecorded);
+      }
       notes.detail(`${survey} ${what} had already been sent; recorded`);
       return;
     case 'deferred':

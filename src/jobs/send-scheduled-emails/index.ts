@@ -17,6 +17,7 @@
 import { audit, auditMany, type AuditEntry } from '../../db/audit.js';
 import { dueCaseEmails, markCaseEmailSent, markCaseEmailsSent, type DueCaseEmail } from '../../db/case-emails.js';
 import { fromDbDay, fromDbInstant } from '../../db/time.js';
+import { refusedRowError } from '../../errors.js';
 import { formatUtc, plural } from '../../output.js';
 import type { Mailer, OutboxRow, OutgoingMessage } from '../../mail/mailer.js';
 import { CappedLines, countOutcome, newMailTally, previewDelivery, PROBLEM_LINES_CAP, unreachableExitCode } from '../../mail/outcomes.js';
@@ -70,6 +71,11 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   /** A due case listed always (capped), or only under --verbose. */
   const report = (kind: 'skipped' | 'failed' | null, text: string) => (kind ? listed[kind].add(text) : out.detail(text));
   const label = (row: DueCaseEmail) => `case ${row.reference} (id ${row.id})`;
+  /** Sent, but the database refused to record it on the case alone: the outbox keeps it from going out again. */
+  const notRecorded = (row: DueCaseEmail, reason: string) => {
+    ctx.rowFailed(row.id, reason);
+    report('failed', `  FAILED ${label(row)}: the email is sent (the outbox keeps it from being sent again), but the database refused to record it on the case: ${reason}`);
+  };
 
   out.line(ctx.startLine('scheduled email sending'));
   out.line('');
@@ -105,13 +111,36 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
    * bounded concurrency and marks accepted ones sent in small groups, each group's transaction also
    * recording the emails on their cases with audit rows.
    */
-  const sendPage = async (items: Pending[]) => {
+  const sendPage = async (page: Pending[]) => {
+    let items = page;
     mailer ??= await ctx.mailer();
-    const outboxRows = await mailer.enqueueMany(
-      db,
-      items.map((i) => i.message),
-      ctx.runId,
-    );
+    const m = mailer;
+    let outboxRows: OutboxRow[];
+    try {
+      outboxRows = await m.enqueueMany(
+        db,
+        items.map((i) => i.message),
+        ctx.runId,
+      );
+    } catch (err) {
+      if (refusedRowError(err) === undefined) throw err;
+      // The database refused the page's insert for the data in it: one by one, so a case it
+      // refuses alone is listed and skipped (nothing was said to the server yet).
+      const enqueued: Pending[] = [];
+      outboxRows = [];
+      for (const item of items) {
+        try {
+          outboxRows.push(await m.enqueue(db, item.message, ctx.runId));
+          enqueued.push(item);
+        } catch (rowErr) {
+          const reason = refusedRowError(rowErr);
+          if (reason === undefined) throw rowErr;
+          ctx.rowFailed(item.row.id, reason);
+          report('failed', `  FAILED ${label(item.row)}: not sent, the database refused its outbox row: ${reason}`);
+        }
+      }
+      items = enqueued;
+    }
     const byOutboxId = new Map(outboxRows.map((r, i) => [r.id, items[i]!]));
     const itemOf = (r: OutboxRow) => byOutboxId.get(r.id)!;
 
@@ -152,15 +181,24 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
         switch (outcome.status) {
           case 'sent':
             report(null, `  sent ${label(row)} to ${to}: ${message.subject} (Message-ID ${outcome.messageId})`);
+            if (outcome.unrecorded) notRecorded(row, outcome.unrecorded);
             break;
           case 'already-sent': {
             // The outbox says it went out, the case does not know yet (its field was cleared by
-            // hand, or written by an older version): record it rather than send it twice.
+            // hand, written by an older version, or refused by the database): record it rather
+            // than send it twice.
             const sentAt = fromDbInstant(outboxRow.sent_at) ?? ctx.now;
-            await db.transaction(async (trx) => {
-              const changed = await markCaseEmailSent(trx, dialect, row.id, sentAt);
-              if (changed > 0) await audit(trx, ctx, auditEntry(item, outboxRow, sentAt, { recordedFromOutbox: true }));
-            });
+            try {
+              await db.transaction(async (trx) => {
+                const changed = await markCaseEmailSent(trx, dialect, row.id, sentAt);
+                if (changed > 0) await audit(trx, ctx, auditEntry(item, outboxRow, sentAt, { recordedFromOutbox: true }));
+              });
+            } catch (err) {
+              const reason = refusedRowError(err);
+              if (reason === undefined) throw err;
+              notRecorded(row, reason);
+              break;
+            }
             report(null, `  ${label(row)}: already sent ${formatUtc(sentAt)} (outbox ${outboxRow.id}); recorded on the case`);
             break;
           }
