@@ -12,6 +12,7 @@ import {
   type RootGuard,
 } from '../../src/db/foreign-keys.js';
 import { forEachDatabase } from '../helpers/databases.js';
+import { insertSurvey, instant } from '../helpers/fixtures.js';
 import {
   CHECKTICK_SURVEY_DEPENDENTS,
   CHECKTICK_TABLES,
@@ -201,4 +202,27 @@ test('a nullable edge closing a cycle between two tables is set to null, and the
   assert.deepEqual(plan.deleteOrder.map((s) => s.table), ['c', 'b', 'a']);
   assert.deepEqual(plan.dependents, ['a', 'b', 'c']);
   assert.throws(() => buildDeletePlan([fk('a', 'root_id', 'root'), fk('a', 'k', 'b', true)], 'root', { setNull: ['a.root_id'] }), /NOT NULL/);
+});
+
+forEachDatabase('foreign-key deletion on ontime\'s own schema', (db) => {
+  test('the plan for surveys finds its four child tables, and a deletion under the hold guard removes one survey whole', async () => {
+    const { knex, dialect } = db();
+    const plan = await discoverDeletePlan(knex, dialect, 'surveys');
+    assert.deepEqual(plan.dependents, ['survey_deletion_warnings', 'survey_legal_holds', 'survey_progress', 'survey_responses']);
+    assert.deepEqual(plan.setNull, []);
+    const gone = await insertSurvey(knex, dialect);
+    const kept = await insertSurvey(knex, dialect);
+    for (const id of [gone, kept]) {
+      await knex('survey_responses').insert([{ survey_id: id }, { survey_id: id }]);
+      await knex('survey_legal_holds').insert({ survey_id: id, removed_at: id === kept ? null : instant(dialect, new Date()) });
+    }
+    const guard: RootGuard = (qb) =>
+      qb.whereNotExists(function (this: Knex.QueryBuilder) {
+        this.select(1).from('survey_legal_holds').whereRaw('?? = ??', ['survey_legal_holds.survey_id', 'surveys.id']).whereNull('survey_legal_holds.removed_at');
+      });
+    const r = await knex.transaction((trx) => deleteWithDependents(trx, dialect, plan, [gone, kept], { guard }));
+    assert.deepEqual(r.deleted, { survey_deletion_warnings: 0, survey_legal_holds: 1, survey_progress: 0, survey_responses: 2, surveys: 1 });
+    assert.deepEqual((await knex('surveys').select('id')).map((s) => Number(s.id)), [kept]);
+    assert.equal((await knex('survey_responses').where('survey_id', kept)).length, 2);
+  });
 });
