@@ -139,7 +139,7 @@ function checkEnvFile(cwd: string, add: (f: Finding) => void): void {
 async function checkDatabase(config: Config, add: (f: Finding) => void): Promise<Knex | undefined> {
   try {
     const { connect } = await import('../db/connect.js');
-    const knex = await connect(config.database);
+    const knex = await connect(config.database, { schema: config.schema });
     add({ check: 'database', level: 'ok', message: `${config.database.display} answered` });
     return knex;
   } catch (err) {

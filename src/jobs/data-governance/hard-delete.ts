@@ -6,7 +6,7 @@ import { auditMany } from '../../db/audit.js';
 import {
   CHILD_COUNT_KEY,
   CHILD_TABLES,
-  HARD_DELETE_AFTER_DAYS,
+  hardDeletionCutoff,
   countChildrenOfSurveys,
   deleteChildrenOfSurveys,
   deleteSurveyRows,
@@ -15,7 +15,6 @@ import {
   type ChildCounts,
   type DueSurvey,
 } from '../../db/surveys/index.js';
-import { DAY_MS } from '../../db/time.js';
 import type { JobContext } from '../../runner/types.js';
 import { addCounts, describeCounts, noChildCounts, type GovernanceTally, type SectionLines } from './report.js';
 import { dueAt } from './soft-delete.js';
@@ -29,7 +28,8 @@ class BatchChanged extends Error {}
 const CHILD_ROWS_PER_SURVEY = 10;
 
 export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, notes: SectionLines): Promise<void> {
-  const cutoff = new Date(ctx.now.getTime() - HARD_DELETE_AFTER_DAYS * DAY_MS);
+  // deleted_at <= now - 30 days, or hard_deletion_date <= now under that rule (docs/profiles.md).
+  const cutoff = hardDeletionCutoff(ctx.db, ctx.now);
   const totals = await ctx.eachPage<DueSurvey>({
     label: HARD_DELETE_LABEL,
     countsItself: true,
