@@ -2,23 +2,28 @@
  * The names a statement uses. The Schema (profiles/) is bound to a connection when it is opened
  * (connect()), so every query on it, and on its transactions (knex gives them the same config),
  * finds the profile's table and column names with schemaOf(db): one connection, one database,
- * one profile. A connection nobody bound (a test's own knex) gets the ontime profile.
+ * one profile. (Not a module-level setting: two connections may use two profiles.) A connection nobody bound (a test's own knex) gets the ontime profile.
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { DEFAULT_SCHEMA, type Schema } from '../profiles/index.js';
 
-const bound = new WeakMap<object, Schema>();
+/**
+ * Kept on knex's config object, under a symbol: transactions share that object, and the copies
+ * knex makes of it (the migrator's withUserParams() clone) copy own symbol properties too.
+ */
+const SCHEMA = Symbol('ontime.schema');
 
 type AnyDb = Knex | Knex.Transaction;
 
 export function bindSchema(knex: Knex, schema: Schema): void {
-  bound.set(knex.client.config as object, schema);
+  (knex.client.config as Record<symbol, unknown>)[SCHEMA] = schema;
 }
 
 /** The schema of a connection, a transaction, or a query builder made from either. */
 export function schemaOf(db: AnyDb | Knex.QueryBuilder): Schema {
-  return bound.get((db as { client: { config: object } }).client.config) ?? DEFAULT_SCHEMA;
+  return ((db as { client: { config: Record<symbol, unknown> } }).client.config[SCHEMA] as Schema | undefined) ?? DEFAULT_SCHEMA;
 }
 
 /**
@@ -46,7 +51,7 @@ export function mapped<K extends 'cases' | 'caseStatusHistory' | 'surveys' | 'su
   concept: K,
 ): NonNullable<Schema['profile'][K]> {
   const m = schemaOf(db).profile[concept];
-  if (!m) throw new Error(`the ${schemaOf(db).profile.name} profile maps no ${concept} table`);
+  if (!m) throw new ConfigError(`the ${schemaOf(db).profile.name} profile maps no ${concept} table: this job has nothing to work on`, 'map the table in a profile file (docs/profiles.md), or do not schedule this job');
   return m as NonNullable<Schema['profile'][K]>;
 }
 
