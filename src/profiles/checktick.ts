@@ -30,6 +30,6 @@ export const checktickProfile: Profile = {
     progressExpiry: 'expired-or-stale',
     progressStaleDays: 90,
     progressKindOrder: ['user', 'token', 'session'],
-    warningsSince: null,
+    warningsSince: 'first-run',
   },
 };

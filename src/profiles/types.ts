@@ -65,9 +65,10 @@ export interface ProfileRules {
   /** A row with several identities is counted as the first kind it has, in this order. */
   progressKindOrder: ProgressKindName[];
   /**
-   * Warnings recorded before this instant are taken as already sent by the application: on the
-   * first run under a profile, a survey whose current warning fell due before `warningsSince` is
-   * recorded without a mail (the cut-over, docs/profiles.md). null: no cut-over.
+   * The warnings cut-over (docs/profiles.md): a warning whose threshold (deletion_date - 30/7/1
+   * days) passed before this instant was the application's to send, and is recorded without a
+   * mail. An ISO instant; `first-run`: the first real run's now (kept in ontime's settings as
+   * governance.warnings_since); null: no cut-over (the ontime profile).
    */
   warningsSince: string | null;
 }

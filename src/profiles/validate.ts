@@ -109,9 +109,9 @@ function scalar(source: string, key: string, value: unknown, reference: unknown)
     return value;
   }
   if (key === 'rules.warningsSince') {
-    if (value === null) return null;
+    if (value === null || value === 'first-run') return value;
     const at = typeof value === 'string' ? new Date(value) : value instanceof Date ? value : undefined;
-    if (!at || Number.isNaN(at.getTime())) fail(source, key, 'must be an ISO instant such as 2026-12-01T00:00:00Z, or null');
+    if (!at || Number.isNaN(at.getTime())) fail(source, key, 'must be an ISO instant such as 2026-12-01T00:00:00Z, first-run, or null');
     return at.toISOString();
   }
   if (typeof reference === 'number') {

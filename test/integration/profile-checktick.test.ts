@@ -134,6 +134,8 @@ forEachDatabase(
       await knex('surveys_surveyprogress').insert({ survey_id: ids.Hard, user_id: aliceId, session_key: '', access_token_id: null, partial_answers: '{}', updated_at: ts(at(-1 * DAY)), expires_at: ts(at(DAY)) });
       await knex('surveys_surveyresponse').insert({ survey_id: ids.HeldHard, submitted_at: ts(at(-150 * DAY)), answers: '{}' });
 
+      // ontime took over long before: every threshold below is ontime's to warn about.
+      await knex('ontime_system_settings').insert({ key: 'governance.warnings_since', value: at(-60 * DAY).toISOString(), updated_at: ts(NOW) });
       const base = ['process-data-governance', '--now', NOW.toISOString(), '--json'];
       const before_ = await appChecksum(knex);
       const dry = await runCli([...base, '--dry-run'], env());
@@ -223,6 +225,44 @@ forEachDatabase(
       assert.deepEqual(left.map((x: { session_key: string }) => x.session_key), ['kept']);
       const again = await runCli(['cleanup-survey-progress', '--now', NOW.toISOString(), '--json'], env());
       assert.equal(JSON.parse(again.stdout).summary.deleted, 0);
+    });
+
+    test('the cut-over: the first run records the warnings that fell due before it as sent by the application, and mails none', async () => {
+      const { knex, dialect } = db();
+      const ts = (d: Date | null) => instant(dialect, d);
+      await knex('ontime_system_settings').where({ key: 'governance.warnings_since' }).del();
+      const T = at(100 * DAY);
+      const later = (ms: number) => new Date(T.getTime() + ms);
+      const [u] = await knex('auth_user').insert({ username: 'dave', email: 'dave@example.test', password: '!' }, ['id']);
+      const dave = Number(typeof u === 'object' ? u.id : u);
+      const add = async (name: string, deletion: Date) => {
+        const [row] = await knex('surveys_survey').insert(
+          { name, slug: name, owner_id: dave, status: 'closed', created_at: ts(at(0)), closed_at: ts(at(0)), retention_months: 6, deletion_date: ts(deletion) },
+          ['id'],
+        );
+        return Number(typeof row === 'object' ? row.id : row);
+      };
+      const x = await add('x', later(5 * DAY));
+      const y = await add('y', later(40 * DAY));
+      const toDave = () => smtp().messages.filter((m) => m.to.includes('dave@example.test'));
+
+      const dry = await runCli(['process-data-governance', '--now', T.toISOString(), '--json', '--dry-run'], env());
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.equal(await knex('ontime_system_settings').where({ key: 'governance.warnings_since' }).first(), undefined, 'a dry run records no cut-over');
+
+      const first = await runCli(['process-data-governance', '--now', T.toISOString(), '--json'], env());
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(JSON.parse(first.stdout).summary.warningsSentByApplication, 1);
+      assert.equal(toDave().length, 0, 'the 7-day warning of x fell due before the cut-over: the application sent it');
+      const recorded = await knex('ontime_survey_deletion_warnings').where({ survey_id: x });
+      assert.deepEqual(recorded.map((r: { days_before: unknown }) => Number(r.days_before)), [7]);
+      const cut = await knex('ontime_system_settings').where({ key: 'governance.warnings_since' }).first('value');
+      assert.equal(cut.value, T.toISOString());
+
+      const next = await runCli(['process-data-governance', '--now', later(11 * DAY).toISOString(), '--json'], env());
+      assert.equal(next.code, 0, next.stderr);
+      assert.equal(toDave().length, 1, "y's 30-day warning fell due after the cut-over: ontime sends it");
+      assert.match(toDave()[0]!.text, new RegExp(`/surveys/${y}/`));
     });
 
     test('history, status and locks read the prefixed tables', async () => {
