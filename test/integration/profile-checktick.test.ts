@@ -274,6 +274,23 @@ forEachDatabase(
       assert.equal(l.code, 0, l.stderr);
     });
 
+    test('doctor checks the profile against the live tables and prints what each job touches', async () => {
+      const ok = await runCli(['doctor'], env({ EMAIL_BACKEND: 'console' }));
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /profile: checktick/);
+      assert.match(ok.stdout, /process-data-governance: warns closed surveys of surveys_survey \(owner address from auth_user\.email/);
+      assert.match(ok.stdout, /cleanup-survey-progress: deletes from surveys_surveyprogress/);
+      const { mkdtempSync, writeFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const { tmpdir } = await import('node:os');
+      const file = join(mkdtempSync(join(tmpdir(), 'ontime-profile-')), 'wrong.json');
+      writeFileSync(file, JSON.stringify({ extends: 'checktick', progress: { accessToken: 'access_token' } }));
+      const { ONTIME_PROFILE: _, ...rest } = env({ EMAIL_BACKEND: 'console', ONTIME_PROFILE_FILE: file });
+      const bad = await runCli(['doctor'], rest);
+      assert.equal(bad.code, 78, bad.stdout);
+      assert.match(bad.stdout, /surveys_surveyprogress\.access_token does not exist/);
+    });
+
     test('the case jobs have nothing to map under checktick: a configuration error naming the profile', async () => {
       const r = await runCli(['release-scheduled-cases', '--now', NOW.toISOString()], env());
       assert.equal(r.code, 78, r.stdout + r.stderr);
