@@ -27,6 +27,7 @@ export const checktickProfile: Profile = {
     surveysEligible: 'closed',
     hardDeletion: 'hard-deletion-date',
     hardDeleteAfterDays: 30,
+    hardDeletionChildren: 'foreign-keys',
     progressExpiry: 'expired-or-stale',
     progressStaleDays: 90,
     progressKindOrder: ['user', 'token', 'session'],

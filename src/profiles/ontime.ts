@@ -22,6 +22,7 @@ export const ontimeProfile: Profile = {
     surveysEligible: 'any',
     hardDeletion: 'after-soft-deletion',
     hardDeleteAfterDays: 30,
+    hardDeletionChildren: 'listed',
     progressExpiry: 'expired-or-stale-undated',
     progressStaleDays: 30,
     progressKindOrder: ['user', 'session', 'token'],

@@ -55,6 +55,14 @@ export interface ProfileRules {
   hardDeletion: 'after-soft-deletion' | 'hard-deletion-date';
   hardDeleteAfterDays: number;
   /**
+   * `listed`: a hard deletion deletes the responses, progress, warnings and removed holds of the
+   * survey, then its row (ontime's schema; its foreign keys cascade anyway); `foreign-keys`: every
+   * table that references the survey, directly or through its children, read from the database
+   * catalog and deleted leaf-first (db/foreign-keys.ts), for applications such as CheckTick whose
+   * foreign keys have no ON DELETE action.
+   */
+  hardDeletionChildren: 'listed' | 'foreign-keys';
+  /**
    * `expired-or-stale-undated`: expires_at < now, or no expires_at and updated_at older than the
    * job's --older-than-days; `expired-or-stale`: expires_at < now, or updated_at older than
    * progressStaleDays whatever expires_at says (a safety net).

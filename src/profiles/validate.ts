@@ -18,6 +18,7 @@ const ENUMS: Record<string, readonly string[]> = {
   'rules.surveysEligible': ['any', 'closed'],
   'rules.hardDeletion': ['after-soft-deletion', 'hard-deletion-date'],
   'rules.progressExpiry': ['expired-or-stale-undated', 'expired-or-stale'],
+  'rules.hardDeletionChildren': ['listed', 'foreign-keys'],
   'surveys.owner.kind': ['columns', 'user'],
 };
 const KIND_NAMES = ['user', 'session', 'token'];

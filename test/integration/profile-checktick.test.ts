@@ -6,9 +6,10 @@
  * one-row-per-survey legal hold, reports an owner without an address; progress cleanup applies the
  * 90-day safety net and counts user/token/session; a second run and a dry run change nothing.
  *
- * Only the referencing tables the jobs know are created here (responses, progress, access tokens,
- * legal hold): hard deletion of a survey with rows in CheckTick's other ~20 referencing tables
- * needs the foreign-key-aware deletion (src/db/foreign-keys.ts, issue 18's second half).
+ * The first suite creates only the tables the jobs name (responses, progress, access tokens, legal
+ * hold); the second uses CheckTick's full schema (test/helpers/checktick-schema.ts: every table
+ * with a foreign key to the survey, Django's constraint style) for the foreign-key-aware hard
+ * deletion.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -19,6 +20,7 @@ import { runCli } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { DAY, HOUR, instant } from '../helpers/fixtures.js';
 import { useSmtpServer } from '../helpers/smtp.js';
+import { CHECKTICK_TABLES, createCheckTickSchema, seedCheckTickSurvey } from '../helpers/checktick-schema.js';
 
 const NOW = new Date('2026-06-01T02:00:00Z');
 const at = (ms: number) => new Date(NOW.getTime() + ms);
@@ -295,6 +297,60 @@ forEachDatabase(
       const r = await runCli(['release-scheduled-cases', '--now', NOW.toISOString()], env());
       assert.equal(r.code, 78, r.stdout + r.stderr);
       assert.match(r.stderr, /checktick.*cases/);
+    });
+  },
+  { migrate: false },
+);
+
+forEachDatabase(
+  'profile checktick, full CheckTick schema',
+  (db) => {
+    const smtp = useSmtpServer();
+    const env = () => ({ DATABASE_URL: db().url, ONTIME_PROFILE: 'checktick', ...smtp().env() });
+
+    test('hard deletion empties every referencing table leaf-first, unlinks translations, honours legal holds, and commits', async () => {
+      const { knex, dialect } = db();
+      await createCheckTickSchema(knex, dialect);
+      const m = await runCli(['migrate'], env());
+      assert.equal(m.code, 0, m.stderr);
+      const a = await seedCheckTickSurvey(knex, dialect, { key: 'a' });
+      const held = await seedCheckTickSurvey(knex, dialect, { key: 'b', hold: 'active' });
+      const translation = await seedCheckTickSurvey(knex, dialect, { key: 'c', translatedFrom: a.surveyId, hardDeletionDate: null });
+      const d = await seedCheckTickSurvey(knex, dialect, { key: 'd', hold: 'removed' });
+      // The fixture binds Dates, which SQLite would keep as epoch numbers; CheckTick (Django)
+      // writes its text form, which is what ontime reads.
+      const seeded = instant(dialect, new Date('2026-11-01T00:00:00Z'));
+      await knex('surveys_survey').update({ deletion_date: seeded, deleted_at: seeded, closed_at: seeded });
+      await knex('surveys_survey').whereNotNull('hard_deletion_date').update({ hard_deletion_date: seeded });
+      await knex('surveys_legalhold').whereNotNull('removed_at').update({ removed_at: seeded });
+      const tables = CHECKTICK_TABLES.map((t) => t.name);
+      const countAll = async () => {
+        const out: Record<string, number> = {};
+        for (const t of tables) out[t] = Number((await knex(t).count({ n: '*' }))[0]!.n);
+        return out;
+      };
+      const before_ = await countAll();
+
+      const r = await runCli(['process-data-governance', '--now', '2026-11-02T00:00:00Z', '--json'], env());
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const s = JSON.parse(r.stdout).summary;
+      assert.equal(s.hardDeleted, 2);
+      assert.equal(s.skippedLegalHold, 1);
+
+      const after_ = await countAll();
+      for (const t of tables) {
+        assert.equal(after_[t], before_[t]! - (a.rows[t] ?? 0) - (d.rows[t] ?? 0), `${t}: exactly the rows of the two deleted surveys are gone`);
+      }
+      assert.ok(await knex('surveys_survey').where({ id: held.surveyId }).first(), 'the held survey stays');
+      const tr = await knex('surveys_survey').where({ id: translation.surveyId }).first('translated_from_id');
+      assert.equal(tr.translated_from_id, null, 'the translation survives, unlinked');
+      const audit = await knex('ontime_audit_log').where({ action: 'survey.hard_deleted', subject_id: String(a.surveyId) }).first('details');
+      const details = JSON.parse(audit.details);
+      for (const [t, n] of Object.entries(a.rows)) {
+        if (t !== 'surveys_survey') assert.equal(details.tables[t], n, `audit count for ${t}`);
+      }
+      const again = await runCli(['process-data-governance', '--now', '2026-11-02T00:00:00Z', '--json'], env());
+      assert.equal(JSON.parse(again.stdout).summary.hardDeleted, 0);
     });
   },
   { migrate: false },

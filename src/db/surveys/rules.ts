@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../config.js';
 import { holdRemovedSql, readableSql } from '../readable.js';
 import { identFor, mapped, schemaOf } from '../schema.js';
+import { toDbInstant } from '../time.js';
 
 export type WarningDays = 30 | 7 | 1;
 export const WARNING_DAYS: readonly WarningDays[] = [30, 7, 1];
@@ -78,6 +79,21 @@ export function hardDeletable(db: Db, dialect: Dialect, surveyIdSql: string): st
 export function hardDeletionColumn(db: Db): string {
   const n = surveyNames(db);
   return n.rules.hardDeletion === 'hard-deletion-date' && n.surveys.hardDeletionDate ? n.surveys.hardDeletionDate : 'deleted_at';
+}
+
+/**
+ * The hard-deletion rule as a condition on the survey table's own row, unaliased (the guard of
+ * db/foreign-keys.ts's deleteWithDependents): soft-deleted, due by the cutoff, no active hold.
+ * No subquery on the survey table: MySQL refuses one in a statement that changes that table.
+ */
+export function hardDeletableGuard(db: Db, dialect: Dialect, cutoff: Date): (qb: Knex.QueryBuilder) => void {
+  const n = surveyNames(db);
+  const due = `${n.qSurveys}.${n.q(hardDeletionColumn(db))}`;
+  const sql = `${n.qSurveys}.deleted_at IS NOT NULL AND ${due} IS NOT NULL AND ${readableSql(dialect, due, 'instant')} AND ${due} <= ?
+    AND NOT ${activeHoldExists(dialect, `${n.qSurveys}.id`, n.qHolds)}`;
+  return (qb) => {
+    qb.whereRaw(sql, [toDbInstant(dialect, cutoff)]);
+  };
 }
 
 /** Whether a survey has an active legal hold right now. */
