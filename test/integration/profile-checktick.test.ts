@@ -351,6 +351,9 @@ forEachDatabase(
       }
       const again = await runCli(['process-data-governance', '--now', '2026-11-02T00:00:00Z', '--json'], env());
       assert.equal(JSON.parse(again.stdout).summary.hardDeleted, 0);
+      const doc = await runCli(['doctor'], { ...env(), EMAIL_BACKEND: 'console' });
+      // (doctor also reports the fixture's epoch-number instants on SQLite: not asserted here.)
+      assert.match(doc.stdout, /hard deletion of a surveys_survey row deletes from \d+ referencing tables leaf-first, setting .*surveys_survey\.translated_from_id.* to null first/);
     });
   },
   { migrate: false },
