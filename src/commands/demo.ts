@@ -65,6 +65,11 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
     ONTIME_PING_URL: '',
     ONTIME_ALERT_EMAILS: '',
     ONTIME_LOCK: 'auto',
+    // The demo's data is ontime's own schema, whatever profile the operator's environment selects.
+    ONTIME_PROFILE: 'ontime',
+    ONTIME_PROFILE_FILE: '',
+    ONTIME_TABLE_PREFIX: '',
+    ONTIME_CALENDAR_TIMEZONE: '',
     ONTIME_BACKUP_DIR: backupDir,
     ONTIME_ARCHIVE_DIR: '',
     // Every job run refreshes the demo's status page (docs/operations.md).
@@ -89,8 +94,8 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
 
   const setup = await withSession(demoInv, { verbose: options.verbose }, async (session) => {
     const db = await session.db();
-    const { migrationSource, MIGRATIONS_TABLE } = await import('../db/migrations/index.js');
-    await db.migrate.latest({ migrationSource, tableName: MIGRATIONS_TABLE });
+    const { migrationSource, migrationsTable } = await import('../db/migrations/index.js');
+    await db.migrate.latest({ migrationSource, tableName: migrationsTable(db) });
     const { loadDemoData } = await import('../db/demo-data.js');
     const now = new Date();
     const counts = await loadDemoData(db, session.config.database.dialect, now);
