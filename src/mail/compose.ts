@@ -36,8 +36,8 @@ export function messageComposer(): (message: TransportMessage) => ComposedMessag
     root.setHeader('To', m.to);
     root.setHeader('Subject', m.subject);
     root.setHeader('Message-ID', m.messageId);
+    // As nodemailer derives it: From's address (empty, the null sender, if it has none) and To's.
     const envelope = root.getEnvelope();
-    if (!envelope.from) throw new Error(`DEFAULT_FROM_EMAIL has no address: ${m.from}`);
     const out: string[] = [root.buildHeaders(), '\r\n\r\n'];
     if (m.html) {
       const parts = [m.text, m.html].map((content, i) => {
@@ -54,7 +54,7 @@ export function messageComposer(): (message: TransportMessage) => ComposedMessag
     }
     const raw = out.join('');
     // nodemailer ends every message with a line break; so does this.
-    return { raw: Buffer.from(raw.endsWith('\r\n') || raw.endsWith('\n') ? raw : raw + '\r\n', 'utf8'), envelope: { from: envelope.from, to: envelope.to } };
+    return { raw: Buffer.from(raw.endsWith('\r\n') || raw.endsWith('\n') ? raw : raw + '\r\n', 'utf8'), envelope: { from: envelope.from || '', to: envelope.to } };
   };
 }
 
