@@ -105,7 +105,7 @@ forEachDatabase('mail crash bound: SIGKILL mid-send, duplicates counted at the S
     const unsent = await knex('cases').whereNull('actual_email_sent_date').count({ n: '*' });
     assert.equal(Number(unsent[0]!.n), 0, `every case recorded as mailed; ${replay}`);
     const outbox = await knex('email_outbox').select('status').count({ n: '*' }).groupBy('status');
-    assert.deepEqual(outbox.map((r) => [r.status, Number(r.n)]), [['sent', CASES]], replay);
+    assert.deepEqual(outbox.map((r) => [(r as { status?: string }).status, Number(r.n)]), [['sent', CASES]], replay);
     const audits = await knex('audit_log').where('action', 'case.email_sent').count({ n: '*' });
     assert.equal(Number(audits[0]!.n), CASES, `one audit row per case; ${replay}`);
   });
