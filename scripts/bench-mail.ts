@@ -6,7 +6,8 @@
  * settings (ONTIME_SMTP_CONNECTIONS passed through when set) against the loopback SMTP server.
  * Prints msgs/s per run (wall time of the process, start-up included) and the median per
  * database, with the load average, since the machine may be shared. Build first (`npm run build`);
- * `--bin` runs another build (e.g. of an older commit) for comparison.
+ * `--bin` runs another build (e.g. of an older commit) for comparison. ONTIME_BENCH_DATABASE names
+ * the server database it creates and drops (default `ontime_bench`, shared with `npm run bench`).
  */
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
