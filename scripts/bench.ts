@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -113,7 +113,7 @@ function baseEnv(url: string, smtp: LoopbackSmtp): NodeJS.ProcessEnv {
     EMAIL_HOST: '127.0.0.1',
     EMAIL_PORT: String(smtp.port),
     DEFAULT_FROM_EMAIL: 'ontime-bench@example.test',
-    // Passed through so the mail figure can be taken at the default (1) and at higher settings.
+    // Passed through so the mail figure can be taken at other settings than the default (4).
     ...(process.env.ONTIME_SMTP_CONNECTIONS ? { ONTIME_SMTP_CONNECTIONS: process.env.ONTIME_SMTP_CONNECTIONS } : {}),
   };
 }
@@ -265,8 +265,11 @@ async function measureMail(dbs: BenchDatabases, name: string, now: Date, message
     const run = await runJob('send-scheduled-emails', db.url, now, smtp);
     const received = smtp.received() - before;
     const sent = await count(db.knex('email_outbox').where('status', 'sent'));
-    log(`${name} send-scheduled-emails: ${run.status}${run.error ? ` (${run.error})` : ''}, ${sent} sent, in ${(run.proc.wallMs / 1000).toFixed(2)} s`);
     const ok = run.status === 'ok';
+    const connections = process.env.ONTIME_SMTP_CONNECTIONS ? `ONTIME_SMTP_CONNECTIONS=${process.env.ONTIME_SMTP_CONNECTIONS}` : '4 (default)';
+    const loadAverage = loadavg()[0]!;
+    const rate = ok ? `, ${(sent / (run.proc.wallMs / 1000)).toFixed(0)} msgs/s` : '';
+    log(`${name} send-scheduled-emails: ${run.status}${run.error ? ` (${run.error})` : ''}, ${sent} sent, in ${(run.proc.wallMs / 1000).toFixed(2)} s${rate} (SMTP connections ${connections}, load average ${loadAverage.toFixed(1)})`);
     return {
       status: run.status === 'not implemented' ? 'not available' : run.status,
       error: run.error,
@@ -276,6 +279,8 @@ async function measureMail(dbs: BenchDatabases, name: string, now: Date, message
       wallMs: run.proc.wallMs,
       messagesPerSecond: ok ? sent / (run.proc.wallMs / 1000) : null,
       peakRssBytes: run.proc.peakRssBytes,
+      connections,
+      loadAverage,
     };
   } finally {
     await db.knex.destroy().catch(() => undefined);

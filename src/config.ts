@@ -43,7 +43,7 @@ export interface EmailConfig {
   allowPlaintextAuth: boolean;
   from: string;
   filePath: string;
-  /** ONTIME_SMTP_CONNECTIONS: SMTP connections, and so messages in flight at once (default 1). */
+  /** ONTIME_SMTP_CONNECTIONS: SMTP connections, and so messages in flight at once (default 4). */
   connections: number;
 }
 
@@ -195,12 +195,12 @@ function parseBool(name: string, value: string | undefined): boolean {
 }
 
 /**
- * Parallel SMTP connections of a run. Small by default: many relays limit concurrent connections
- * per client (Microsoft 365's SMTP submission allows 3), and 3 already keeps a local relay busy.
+ * Parallel SMTP connections of a run, each with its own message in conversation. Four by default:
+ * one connection leaves the run waiting on every round trip (docs/performance.md, mail), while
+ * many relays limit concurrent connections per client (Microsoft 365's SMTP submission allows 3:
+ * set 3 there). Each connection widens what a crash may repeat by one message (docs/mail.md).
  */
-// One by default: then a crash repeats at most the one message in flight, as docs/reference/jobs.md promises.
-// More connections are faster and widen that bound (docs/mail.md); the operator chooses.
-const DEFAULT_SMTP_CONNECTIONS = 1;
+const DEFAULT_SMTP_CONNECTIONS = 4;
 const MAX_SMTP_CONNECTIONS = 16;
 
 function parseEmail(env: Record<string, string | undefined>): EmailConfig {

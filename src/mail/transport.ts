@@ -75,6 +75,7 @@ const SOCKET_TIMEOUT_MS = 60_000;
 
 async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
   const nodemailer = (await import('nodemailer')).default;
+  const compose = (await import('./compose.js')).messageComposer();
   const where = `${email.host}:${email.port}`;
   const transporter = nodemailer.createTransport({
     pool: true,
@@ -106,15 +107,9 @@ async function createSmtpTransport(email: EmailConfig): Promise<Transport> {
     concurrency: email.connections,
     async send(message) {
       try {
-        await transporter.sendMail({
-          from: message.from,
-          to: message.to,
-          subject: message.subject,
-          text: message.text,
-          html: message.html ?? undefined,
-          messageId: message.messageId,
-          headers: message.headers,
-        });
+        // Composed in memory and handed over whole: one write to the socket per message.
+        const { raw, envelope } = compose(message);
+        await transporter.sendMail({ raw, envelope, messageId: message.messageId });
         return { ok: true };
       } catch (err) {
         return classifySmtpError(err, where);

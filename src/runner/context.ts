@@ -65,6 +65,8 @@ export class RunContext implements JobContext {
   private readonly beforeBatch?: () => Promise<void>;
   /** The batch-size controller: how big the next page is; learns from each page's duration. */
   private readonly pageSizes: Pick<PageEnvironment, 'nextPageSize' | 'pageDone'>;
+  /** --batch-size auto (pages sized by their duration, unless a paging names its own size). */
+  private readonly autoSized: boolean;
   private progressReport?: () => Record<string, unknown>;
   /** The size the controller gave the page now being handled (recorded once it is done). */
   private pendingSize = 0;
@@ -90,6 +92,7 @@ export class RunContext implements JobContext {
     this.actor = `job:${init.job.name}`;
     this.runId = init.runId;
     this.hooks = init.hooks;
+    this.autoSized = init.batchSize === 'auto';
     this.pageSizes = init.batchSize === 'auto' ? adaptivePageSize(init.batchTimeMs) : fixedPageSize(init.batchSize);
     this.left = init.limit ?? Number.POSITIVE_INFINITY;
     this.deadline = init.deadline;
@@ -141,7 +144,8 @@ export class RunContext implements JobContext {
   }
 
   eachPage<Row extends { id: number }>(spec: PageSpec<Row>): Promise<BatchTotals> {
-    return eachPage(this.pageEnvironment(), spec);
+    const sizes = spec.autoSize !== undefined && this.autoSized ? fixedPageSize(spec.autoSize) : this.pageSizes;
+    return eachPage(this.pageEnvironment(sizes), spec);
   }
 
   reportProgress(summary: () => Record<string, unknown>): void {
@@ -153,7 +157,7 @@ export class RunContext implements JobContext {
     return { itemsDone: this.itemsDone, batchesDone: this.batchesDone, ...(this.progressReport?.() ?? {}) };
   }
 
-  private pageEnvironment(): PageEnvironment {
+  private pageEnvironment(sizes = this.pageSizes): PageEnvironment {
     return {
       db: this.db,
       dryRun: this.dryRun,
@@ -164,11 +168,11 @@ export class RunContext implements JobContext {
         this.left -= n;
         if (!this.dryRun) this.itemsDone += n;
       },
-      nextPageSize: () => (this.pendingSize = this.pageSizes.nextPageSize()),
+      nextPageSize: () => (this.pendingSize = sizes.nextPageSize()),
       pageDone: (rows, ms) => {
         if (!this.dryRun) this.batchesDone += 1;
         this.recordPage(rows, ms);
-        this.pageSizes.pageDone(rows, ms);
+        sizes.pageDone(rows, ms);
       },
       transaction: (fn) => this.transaction(fn),
       afterSelect: (label, ids) => this.hooks.afterSelect(label, ids),

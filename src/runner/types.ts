@@ -61,6 +61,13 @@ export interface PageSpec<Row extends { id: number }> {
   checkpointFirst?: boolean;
   /** Only an empty page ends paging (select also changes rows and may pass some over). */
   endsOnEmptyPage?: boolean;
+  /**
+   * Under `--batch-size auto`, every page holds this many rows instead of a size drawn from the
+   * pages' durations: for a page that is not one transaction (mail: SMTP conversations, then
+   * short group commits) its duration says nothing about any transaction, and shrinking it only
+   * adds page turns. A number given with --batch-size still wins.
+   */
+  autoSize?: number;
 }
 
 export interface BatchTotals {

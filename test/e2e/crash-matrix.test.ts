@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, beforeEach, test } from 'node:test';
 import { binPath, emptyCwd, runCli, testEnv } from '../helpers/cli.js';
-import { seedWorld, worldState } from '../helpers/crash-world.js';
+import { seededRandom as random, seedWorld, worldState } from '../helpers/crash-world.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { runRows } from '../helpers/run-safety.js';
 import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
@@ -30,18 +30,6 @@ const RUN_ARGS = ['--now', NOW.toISOString(), '--batch-size', '3'];
 const RUN_ENV = { ONTIME_TEST_BATCH_DELAY_MS: '15', ONTIME_SMTP_CONNECTIONS: '1' };
 /** Delivery repeats a crash may cause with one SMTP connection (jobs.md). */
 const MAIL_REPEAT_BOUND = 1;
-
-/** mulberry32: a small seeded generator, so a failing seed replays the same kill moment. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function startJob(job: string, env: Record<string, string>) {
   const child = spawn(process.execPath, [binPath, job, ...RUN_ARGS], { env: testEnv({ ...env, ...RUN_ENV }), cwd: emptyCwd, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,6 +8,18 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../../src/config.js';
 import { addDays, DAY_MS, toDbInstant, utcDay } from '../../src/db/time.js';
 
+/** mulberry32: a small seeded generator, so a failing seed replays the same kill moment. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export interface World {
   caseKey: Map<number, string>;
   surveyKey: Map<number, string>;

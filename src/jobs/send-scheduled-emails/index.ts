@@ -2,9 +2,9 @@
  * send-scheduled-emails: the notification email of every case whose scheduled email date has come
  * (actual_email_sent_date null, scheduled_email_date <= today, not on hold today), each through
  * the outbox, so a message is sent at most once per (case, scheduled date) and a crash repeats at
- * most the messages in flight, with the same Message-IDs: the one message with the default single
- * connection; with ONTIME_SMTP_CONNECTIONS above 1, those in conversation plus up to 20 accepted
- * and waiting for their group commit.
+ * most the messages in flight, with the same Message-IDs: those in conversation (one per
+ * connection, ONTIME_SMTP_CONNECTIONS, default 4) plus up to 20 accepted and waiting for their
+ * group commit; the one message in flight with ONTIME_SMTP_CONNECTIONS=1.
  *
  * Why ctx.eachPage and not ctx.eachBatch: eachBatch runs the whole batch inside one database
  * transaction, and an SMTP conversation must never happen inside a database transaction (a slow
@@ -26,6 +26,14 @@ import { renderCaseNotification } from '../../mail/templates/case-notification.j
 import type { JobContext, JobHandler } from '../../runner/types.js';
 /** How often, at most, the lock, time limit and signals are checked while a page is being sent. */
 const CHECKPOINT_INTERVAL_MS = 1000;
+/**
+ * Due cases per page under --batch-size auto. A page is not a transaction here (its messages are
+ * sent, then committed in groups of at most SENT_GROUP_MAX), so its duration says nothing about
+ * transaction length; sized by it, pages shrank to 100 rows and each page turn (the last
+ * conversations drain, then the next insert and claim) cost up to 40 % of the throughput
+ * (docs/performance.md, mail). 1,000 messages keep a page's memory small.
+ */
+const PAGE_SIZE = 1000;
 
 /** A due case with an address, and its message. */
 interface Pending {
@@ -256,6 +264,7 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   try {
     totals = await ctx.eachPage<DueCaseEmail>({
       label: 'sending scheduled emails',
+      autoSize: PAGE_SIZE,
       select: (afterId, size) => dueCaseEmails(db, dialect, ctx.today, afterId, size),
       handle: async (rows) => {
         due += rows.length;
