@@ -22,7 +22,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 
 /** Packages loaded from node_modules at run time (knex's own lazy `require` of each driver included). */
-const EXTERNAL = ['pg', 'pg-native', 'pg-query-stream', 'mysql2', 'better-sqlite3', 'nodemailer', 'mysql', 'mariadb', 'sqlite3', 'tedious', 'oracledb'];
+const EXTERNAL = ['pg', 'pg-native', 'pg-query-stream', 'mysql2', 'better-sqlite3', 'mysql', 'mariadb', 'sqlite3', 'tedious', 'oracledb'];
 
 /** knex dialects ontime does not support: left out of the bundle (knex would only reach them for their client names). */
 const UNUSED_DIALECTS = /^\.\/(cockroachdb|mssql|mysql|mariadb|oracle|oracledb|pgnative|redshift|sqlite3)$/;
