@@ -11,7 +11,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { parseAllDocuments } from 'yaml';
 import { jobs } from '../../src/registry.js';
 import { JOB_PROFILES, TERMINATION_MARGIN_SECONDS } from '../../src/schedule/export/k8s.js';
-import { MEASURED_MEMORY, measuredMemory } from '../../src/schedule/export/k8s-memory.js';
+import { HEADROOM, MEASURED_MEMORY, measuredMemory } from '../../src/schedule/export/k8s-memory.js';
 import { binPath, repoRoot, runCli } from '../helpers/cli.js';
 
 const scheduled = jobs.filter((j) => j.schedule);
@@ -106,13 +106,13 @@ describe('export k8s: a pod a platform team can run', () => {
       const { requests, limits } = pod.containers[0].resources;
       assert.deepEqual([requests.memory, limits.memory, requests.cpu], [profile.memoryRequest, profile.memoryLimit, profile.cpuRequest]);
     }
-    // Request: a light run's peak; limit: a full run's peak with a quarter of headroom.
+    // Request: a light run's peak; limit: a full run's peak with HEADROOM over it.
     for (const [job, profile] of Object.entries(JOB_PROFILES)) {
       const m = measuredMemory(job);
       const request = parseInt(profile.memoryRequest, 10);
       const limit = parseInt(profile.memoryLimit, 10);
       assert.ok(request >= m.lightMiB && request < m.lightMiB + 8, `${job} request ${profile.memoryRequest} for a light run of ${m.lightMiB} MiB`);
-      assert.ok(limit >= m.fullMiB * 1.25 && limit >= request, `${job} limit ${profile.memoryLimit} for a full run of ${m.fullMiB} MiB`);
+      assert.ok(limit >= m.fullMiB * HEADROOM && limit >= request, `${job} limit ${profile.memoryLimit} for a full run of ${m.fullMiB} MiB`);
     }
   });
 
