@@ -8,7 +8,8 @@
  *
  * Kept outside the bundle, loaded from node_modules as before: the database drivers (a missing
  * one is still a configuration error naming the package, exit 78; better-sqlite3 is native) and
- * nodemailer. knex is bundled, without the dialects ontime never uses.
+ * yaml. knex (without the dialects ontime never uses) and nodemailer are bundled, each into a
+ * chunk of its own that only the commands using them load.
  * tsc's dist/ stays as it is: tests import its modules, and the supervisor of external jobs is
  * started from dist/jobs/external/supervisor.js.
  * Run by `npm run build` after tsc. esbuild comes with tsx (a devDependency); an installed
@@ -21,8 +22,12 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 
-/** Packages loaded from node_modules at run time (knex's own lazy `require` of each driver included). */
-const EXTERNAL = ['pg', 'pg-native', 'pg-query-stream', 'mysql2', 'better-sqlite3', 'mysql', 'mariadb', 'sqlite3', 'tedious', 'oracledb'];
+/**
+ * Packages loaded from node_modules at run time: the drivers (knex's own lazy `require` of each
+ * included), and yaml, whose CommonJS build gives a bundled `await import('yaml')` no named
+ * exports (`parse is not a function`); it loads only with a jobs file.
+ */
+const EXTERNAL = ['pg', 'pg-native', 'pg-query-stream', 'mysql2', 'better-sqlite3', 'mysql', 'mariadb', 'sqlite3', 'tedious', 'oracledb', 'yaml'];
 
 /** knex dialects ontime does not support: left out of the bundle (knex would only reach them for their client names). */
 const UNUSED_DIALECTS = /^\.\/(cockroachdb|mssql|mysql|mariadb|oracle|oracledb|pgnative|redshift|sqlite3)$/;
