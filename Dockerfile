@@ -15,7 +15,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+COPY scripts/build-bundle.mjs ./scripts/
+# tsc's dist/, then the bundle bin/ontime starts from (dist/bundle/, esbuild from tsx's dependencies).
+RUN npx tsc -p tsconfig.json && node scripts/build-bundle.mjs
 
 # --- deps: production dependencies only, the SQLite driver built for this Node ---
 FROM build AS deps

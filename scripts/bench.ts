@@ -27,6 +27,7 @@ import {
 } from './bench/report.js';
 import { seedAll, seedMailCases, sizesAt, type SeedSizes } from './bench/seed.js';
 import { startLoopbackSmtp, type LoopbackSmtp } from './bench/smtp.js';
+import { measureLightRuns, renderLight, type LightResult } from './bench/light.js';
 import { wholeSecond } from './bench/sql.js';
 import { cleanup, count, release, WORKLOADS, type Workload } from './bench/workloads.js';
 
@@ -319,6 +320,20 @@ async function benchDatabase(name: BenchDbName, opts: Options, now: Date, smtp: 
   }
 }
 
+/** Light runs (scripts/bench/light.ts): each job with nothing due, then with up to 1,000 due. */
+async function benchLight(name: BenchDbName, now: Date, smtp: LoopbackSmtp): Promise<LightResult> {
+  const dbs = new BenchDatabases(name);
+  try {
+    log(`${name} light runs`);
+    return await measureLightRuns(dbs, now, async (job, url) => {
+      const run = await runJob(job, url, now, smtp);
+      return { ok: run.status === 'ok', peakRssBytes: run.proc.peakRssBytes, error: run.error };
+    });
+  } finally {
+    await dbs.drop();
+  }
+}
+
 /** Start-up medians: node alone, `ontime --help`, and a job with nothing to do on SQLite. */
 async function benchStartup(runs: number, smtp: LoopbackSmtp): Promise<StartupResult> {
   const dbs = new BenchDatabases('sqlite');
@@ -369,11 +384,13 @@ async function main(): Promise<number> {
   log(`${command}: sizes ${JSON.stringify(sizesAt(opts.scale))}, evaluated at ${now.toISOString()}, peak RSS by ${describeRssMethod()}`);
   const smtp = await startLoopbackSmtp();
   const results: DatabaseResult[] = [];
+  const light: LightResult[] = [];
   let startup: StartupResult | null = null;
   try {
     for (const name of opts.dbs) {
       try {
         results.push(await benchDatabase(name, opts, now, smtp));
+        if (results[results.length - 1]!.available) light.push(await benchLight(name, now, smtp));
       } catch (err) {
         log(`${name}: benchmark failed: ${(err as Error).stack ?? err}`);
         results.push({ name, available: false, unavailableReason: `benchmark failed: ${(err as Error).message}`, jobs: [], flatness: [] });
@@ -408,9 +425,11 @@ async function main(): Promise<number> {
     databases: results,
     startup,
     targets,
+    light,
   };
   writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write('\n' + renderTable(results, startup, targets) + '\n');
+  if (light.length) process.stdout.write('\n' + renderLight(light) + '\n');
   process.stdout.write(
     `\n${command} at ${report.commit ?? 'unknown commit'}: ${(report.totalMs / 1000).toFixed(0)} s on ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; ` +
       `${results.map((r) => `${r.name} ${r.version ?? '(not available)'}`).join(', ')}\nwrote ${opts.out}\n`,

@@ -4,7 +4,7 @@
  * imported only when that command runs, so `ontime --help` loads neither knex nor a driver.
  * The one place (with the runner) that decides exit codes.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { adminCommands, type AdminCommand } from './admin.js';
 import { jobs, type JobDefinition } from './registry.js';
@@ -61,7 +61,7 @@ function addJobCommand(program: Command, def: JobDefinition, inv: Invocation, se
   const cmd = program
     .command(def.name)
     .alias(def.alias)
-    .description(def.description + (def.schedule ? ` [default schedule: ${def.schedule}]` : ' [started by hand]'));
+    .description(jobDescription(def));
   addCommonJobOptions(cmd);
   for (const spec of def.options) {
     const option = new Option(spec.flags, spec.description);
@@ -98,20 +98,33 @@ function commonOptions(opts: Record<string, unknown>): CommonOptions {
 const JOB_LIST_COMMANDS = new Set(['run', 'run-due', 'work', 'jobs', 'history', 'why', 'check', 'enable', 'disable', 'export', 'locks', 'status', 'metrics', 'schedule', 'notify']);
 
 /** `ontime run <job>` (a job of the jobs file) and `ontime exec … -- <command>` (no file). */
-function addExternalJobCommands(program: Command, inv: Invocation, setExit: (code: number) => void): void {
+function addExternalJobCommands(program: Command, inv: Invocation, setExit: (code: number) => void, full: (name: string) => boolean): void {
+  const runDescription = 'run a job declared in the jobs file (ontime.jobs.yaml / ontime.jobs.json, or ONTIME_JOBS_FILE)';
+  const execDescription = 'run any command as a job, without a jobs file: `ontime exec --name <name> [--schedule <cron>] -- <command …>`';
+  if (!full('run')) listOnly(program, 'run <job>', runDescription);
+  if (!full('exec')) listOnly(program, 'exec <command...>', execDescription);
+  if (!full('run') && !full('exec')) return;
   const killAfter = () =>
     new Option('--kill-after <duration>', 'grace period between SIGTERM and SIGKILL of the command (default: the job\'s killAfter, or 25s)').argParser(
       argParser(parseDuration('--kill-after', LIMITS.timeoutMs)),
     );
-  const run = program.command('run <job>').description('run a job declared in the jobs file (ontime.jobs.yaml / ontime.jobs.json, or ONTIME_JOBS_FILE)');
+  if (full('run')) addRunCommand(program, inv, setExit, runDescription, killAfter);
+  if (full('exec')) addExecCommand(program, inv, setExit, execDescription, killAfter);
+}
+
+function addRunCommand(program: Command, inv: Invocation, setExit: (code: number) => void, description: string, killAfter: () => Option): void {
+  const run = program.command('run <job>').description(description);
   addCommonJobOptions(run).addOption(killAfter());
   run.action(async (name: string, opts: Record<string, unknown>) => {
     const { runExternalJob } = await import('./commands/run-external.js');
     setExit(await runExternalJob(name, commonOptions(opts), jobOptionsOf(opts), inv));
   });
+}
+
+function addExecCommand(program: Command, inv: Invocation, setExit: (code: number) => void, description: string, killAfter: () => Option): void {
   const exec = program
     .command('exec')
-    .description('run any command as a job, without a jobs file: `ontime exec --name <name> [--schedule <cron>] -- <command …>`')
+    .description(description)
     .argument('<command...>', 'the program and its arguments (after --), run without a shell')
     .requiredOption('--name <name>', 'the job name (kebab-case) for the lock, history and alerts')
     .option('--schedule <cron>', 'the crontab schedule this line runs on: claims its slot, so two hosts run it once per slot');
@@ -123,9 +136,7 @@ function addExternalJobCommands(program: Command, inv: Invocation, setExit: (cod
 }
 
 function addAdminCommand(program: Command, spec: AdminCommand, inv: Invocation, setExit: (code: number) => void): void {
-  const first = spec.argument && (spec.argument.required ? `<${spec.argument.name}>` : `[${spec.argument.name}]`);
-  const arg = first && (spec.argument?.more ? `${first} ${spec.argument.more}` : first);
-  const cmd = program.command(arg ? `${spec.name} ${arg}` : spec.name).description(spec.description);
+  const cmd = program.command(adminUsage(spec)).description(spec.description);
   for (const { flags, description, parse } of spec.options) {
     const option = new Option(flags, description);
     if (parse) option.argParser(argParser(parse));
@@ -140,7 +151,47 @@ function addAdminCommand(program: Command, spec: AdminCommand, inv: Invocation, 
   });
 }
 
-export function buildProgram(inv: Invocation, setExit: (code: number) => void): Command {
+/**
+ * The command an argument list runs (`help <command>` included), or undefined (`--help`,
+ * `--version`, nothing, an unknown word). Global options come first; only --log-format takes a value.
+ */
+export function commandNamed(argv: string[]): string | undefined {
+  let i = 0;
+  while (i < argv.length && argv[i]!.startsWith('-')) i += argv[i] === '--log-format' ? 2 : 1;
+  const word = argv[i];
+  return word === 'help' ? argv[i + 1] : word;
+}
+
+/**
+ * Commands other than the one being run are listed for `--help` and for "did you mean" only: their
+ * name, alias, arguments and description, without the options (building every option of every
+ * command was a third of the time of `ontime --help`). A listed stub keeps `[options]` in the
+ * command list, as the full command would print it.
+ */
+const listedWithOptions = new WeakSet<Command>();
+
+function listOnly(program: Command, usage: string, description: string, alias?: string, hasOptions = true): void {
+  const cmd = program.command(usage).description(description);
+  if (alias) cmd.alias(alias);
+  if (hasOptions) listedWithOptions.add(cmd);
+}
+
+function jobDescription(def: JobDefinition): string {
+  return def.description + (def.schedule ? ` [default schedule: ${def.schedule}]` : ' [started by hand]');
+}
+
+function adminUsage(spec: AdminCommand): string {
+  const first = spec.argument && (spec.argument.required ? `<${spec.argument.name}>` : `[${spec.argument.name}]`);
+  const arg = first && (spec.argument?.more ? `${first} ${spec.argument.more}` : first);
+  return arg ? `${spec.name} ${arg}` : spec.name;
+}
+
+/**
+ * The program. With `only`, the name (or alias) of the command about to run, just that command is
+ * built in full and the others are listed (listOnly); without it, every command is built.
+ */
+export function buildProgram(inv: Invocation, setExit: (code: number) => void, only?: { command: string | undefined }): Command {
+  const full = (...names: Array<string | undefined>) => !only || (only.command !== undefined && names.includes(only.command));
   const program = new Command('ontime')
     .description('Scheduled management commands for cases and surveys: one run, one honest exit code.')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -160,10 +211,25 @@ export function buildProgram(inv: Invocation, setExit: (code: number) => void): 
       'after',
       '\nExit codes: 0 done · 1 some items failed · 64 usage · 69 SMTP unreachable · 70 bug · 75 retry later · 78 configuration · 130/143 stopped by a signal',
     );
+  if (only) {
+    const help = new Help();
+    program.configureHelp({
+      subcommandTerm: (cmd) => {
+        const term = help.subcommandTerm(cmd);
+        return listedWithOptions.has(cmd) && !cmd.options.length ? term.replace(/^(\S+)/, '$1 [options]') : term;
+      },
+    });
+  }
   // External jobs are started with `ontime run <name>`; only built-in ones are commands of their own.
-  for (const def of jobs.filter((j) => !j.external)) addJobCommand(program, def, inv, setExit);
-  addExternalJobCommands(program, inv, setExit);
-  for (const spec of adminCommands) addAdminCommand(program, spec, inv, setExit);
+  for (const def of jobs.filter((j) => !j.external)) {
+    if (full(def.name, def.alias)) addJobCommand(program, def, inv, setExit);
+    else listOnly(program, def.name, jobDescription(def), def.alias);
+  }
+  addExternalJobCommands(program, inv, setExit, full);
+  for (const spec of adminCommands) {
+    if (full(spec.name)) addAdminCommand(program, spec, inv, setExit);
+    else listOnly(program, adminUsage(spec), spec.description, undefined, spec.options.length > 0);
+  }
   program.hook('preAction', async (_program, command) => {
     if (JOB_LIST_COMMANDS.has(command.name())) await (await import('./external/jobs-file.js')).loadExternalJobs(inv);
   });
@@ -199,9 +265,13 @@ export async function main(argv: string[], inv?: Partial<Invocation>): Promise<n
     hooks: inv?.hooks ?? (await import('./runner/hooks.js')).getProcessHooks(),
   };
   let exitCode: number = ExitCode.ok;
-  const program = buildProgram(invocation, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    invocation,
+    (code) => {
+      exitCode = code;
+    },
+    { command: commandNamed(argv) },
+  );
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

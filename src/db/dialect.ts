@@ -64,3 +64,13 @@ export function describeSession(dialect: Dialect, session: number | string): str
 export function endSessionSql(dialect: Dialect, session: number | string): string {
   return dialect === 'postgres' ? `SELECT pg_terminate_backend(${session});` : `KILL ${session};`;
 }
+
+/**
+ * The error of a statement on a table that does not exist, from any of the three drivers
+ * (PostgreSQL 42P01, MariaDB/MySQL 1146, SQLite "no such table"). Lets a caller ask for rows and
+ * learn of a missing table from the same round trip, instead of asking the catalog first.
+ */
+export function isMissingTable(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  return e?.code === '42P01' || e?.code === 'ER_NO_SUCH_TABLE' || e?.errno === 1146 || /\bno such table\b/i.test(String(e?.message ?? ''));
+}

@@ -4,11 +4,12 @@
  * a `[job] ` prefix, so a log of a `* * * * *` crontab line says which job wrote what.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../version.js';
 
-/** bin/ontime, found from this module's place in src/ or dist/ (both are two levels down). */
+/** The package's bin/ontime (this module may run from src/, dist/ or the bundle). */
 export function binPath(): string {
-  return fileURLToPath(new URL('../../bin/ontime', import.meta.url));
+  return join(packageRoot(), 'bin', 'ontime');
 }
 
 export interface ChildResult {

@@ -15,7 +15,7 @@
  */
 import type { Knex } from 'knex';
 import { refusedRowError as rowError } from '../errors.js';
-import type { Output } from '../output.js';
+import { groupDigits, type Output } from '../output.js';
 import { LIMITS } from '../parse.js';
 import type { BatchSpec, BatchTotals, PageSpec } from './types.js';
 
@@ -128,7 +128,7 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
       if (!spec.countsItself) page.take(rows.length);
       batches += 1;
       items += counted;
-      if (batches > 1 || rows.length === size) env.out.progress(`${label}: ${items.toLocaleString('en-US')} items in ${batches} batches`);
+      if (batches > 1 || rows.length === size) env.out.progress(`${label}: ${groupDigits(items)} items in ${batches} batches`);
       if (limitReached) {
         limited = true;
         break;

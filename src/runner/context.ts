@@ -1,7 +1,7 @@
 /** RunContext: what a job handler gets (JobContext), for a real run or a dry run. */
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
-import { formatUtc, type Output } from '../output.js';
+import { formatUtc, groupDigits, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import type { Mailer } from '../mail/mailer.js';
 import { adaptivePageSize, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
@@ -186,7 +186,7 @@ export class RunContext implements JobContext {
     this.sizes = this.sizes
       ? { smallest: Math.min(this.sizes.smallest, size), largest: Math.max(this.sizes.largest, size), last: size }
       : { smallest: size, largest: size, last: size };
-    this.out.detail(`  batch ${this.pagesDone}: size ${size.toLocaleString('en-US')}, ${rows.toLocaleString('en-US')} rows in ${ms.toFixed(1)} ms`);
+    this.out.detail(`  batch ${this.pagesDone}: size ${groupDigits(size)}, ${groupDigits(rows)} rows in ${ms.toFixed(1)} ms`);
   }
 
   /**

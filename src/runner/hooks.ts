@@ -35,13 +35,18 @@ export function withHooks(partial: Partial<RunHooks> = {}): RunHooks {
   return { ...noHooks, ...partial };
 }
 
-let processHooks: Partial<RunHooks> = {};
+/**
+ * One slot for the whole process, not one per copy of this module: bin/ontime runs the bundle
+ * (dist/bundle/), while a preload imports dist/runner/hooks.js, a second copy of this module.
+ */
+const PROCESS_HOOKS = Symbol.for('ontime.processHooks');
+type HookSlot = { [PROCESS_HOOKS]?: Partial<RunHooks> };
 
 /** For a `--import` preload of a test: the hooks of this process's default invocation. */
 export function setProcessHooks(hooks: Partial<RunHooks>): void {
-  processHooks = hooks;
+  (globalThis as HookSlot)[PROCESS_HOOKS] = hooks;
 }
 
 export function getProcessHooks(): RunHooks {
-  return withHooks(processHooks);
+  return withHooks((globalThis as HookSlot)[PROCESS_HOOKS]);
 }

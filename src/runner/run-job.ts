@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
 import { classifyDatabaseError, describeError } from '../errors.js';
-import { formatUtc, type Output } from '../output.js';
+import { formatUtc, groupDigits, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import { RunContext } from './context.js';
 import { withHooks } from './hooks.js';
@@ -284,7 +284,7 @@ async function realRun(r: RealRun): Promise<number> {
 function reportBatches(out: Output, ctx: RunContext): void {
   const b = ctx.batchReport();
   if (b.batches === 0) return;
-  const n = (v: number | undefined) => (v ?? 0).toLocaleString('en-US');
+  const n = (v: number | undefined) => groupDigits(v ?? 0);
   out.detail(
     `Batches: ${n(b.batches)} (size ${n(b.smallestBatchSize)}–${n(b.largestBatchSize)}, last ${n(b.lastBatchSize)}); ` +
       `longest transaction ${b.longestBatchMs} ms`,

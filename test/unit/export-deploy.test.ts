@@ -11,6 +11,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { parseAllDocuments } from 'yaml';
 import { jobs } from '../../src/registry.js';
 import { JOB_PROFILES, TERMINATION_MARGIN_SECONDS } from '../../src/schedule/export/k8s.js';
+import { HEADROOM, MEASURED_MEMORY, measuredMemory } from '../../src/schedule/export/k8s-memory.js';
 import { binPath, repoRoot, runCli } from '../helpers/cli.js';
 
 const scheduled = jobs.filter((j) => j.schedule);
@@ -105,8 +106,24 @@ describe('export k8s: a pod a platform team can run', () => {
       const { requests, limits } = pod.containers[0].resources;
       assert.deepEqual([requests.memory, limits.memory, requests.cpu], [profile.memoryRequest, profile.memoryLimit, profile.cpuRequest]);
     }
-    // The governance job measured 208-252 MB at 1M rows: its limit must be above that.
-    assert.equal(JOB_PROFILES['process-data-governance']!.memoryLimit, '512Mi');
+    // Request: a light run's peak; limit: a full run's peak with HEADROOM over it.
+    for (const [job, profile] of Object.entries(JOB_PROFILES)) {
+      const m = measuredMemory(job);
+      const request = parseInt(profile.memoryRequest, 10);
+      const limit = parseInt(profile.memoryLimit, 10);
+      assert.ok(request >= m.lightMiB && request < m.lightMiB + 8, `${job} request ${profile.memoryRequest} for a light run of ${m.lightMiB} MiB`);
+      assert.ok(limit >= m.fullMiB * HEADROOM && limit >= request, `${job} limit ${profile.memoryLimit} for a full run of ${m.fullMiB} MiB`);
+    }
+  });
+
+  test('the memory figures are the ones docs/performance.md gives', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'performance.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('### Memory figures for export k8s'));
+    assert.ok(section.length > 0 && doc.includes('### Memory figures for export k8s'), 'the section is missing');
+    const documented = new Map<string, { lightMiB: number; fullMiB: number }>();
+    for (const m of section.matchAll(/^\| `?([a-z-]+)`? \| ([\d.]+) \| ([\d.]+) \|/gm)) documented.set(m[1]!, { lightMiB: Number(m[2]), fullMiB: Number(m[3]) });
+    assert.deepEqual(Object.fromEntries(documented), MEASURED_MEMORY);
+    for (const m of Object.values(MEASURED_MEMORY)) assert.ok(m.lightMiB > 30 && m.fullMiB >= m.lightMiB, 'figures a process can have');
   });
 
   test('--name-prefix keeps two deployments in one namespace apart', async () => {

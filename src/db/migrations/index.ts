@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Schema } from '../../profiles/index.js';
 import { ownTables } from '../schema.js';
+import { isMissingTable } from '../dialect.js';
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -71,9 +72,15 @@ export const migrationSource: Knex.MigrationSource<string> = {
 
 /** Migration names applied to this database, without creating anything (safe in a dry run). */
 export async function appliedMigrations(knex: Knex): Promise<string[]> {
-  if (!(await knex.schema.hasTable(migrationsTable(knex)))) return [];
-  const rows: Array<{ name: string }> = await knex(migrationsTable(knex)).select('name').orderBy('id');
-  return rows.map((r) => r.name);
+  // One round trip on every run: read the table and take "no such table" as "nothing applied".
+  // (Asking the catalog first cost PostgreSQL an information_schema query on each start.)
+  try {
+    const rows: Array<{ name: string }> = await knex(migrationsTable(knex)).select('name').orderBy('id');
+    return rows.map((r) => r.name);
+  } catch (err) {
+    if (isMissingTable(err)) return [];
+    throw err;
+  }
 }
 
 export async function pendingMigrations(knex: Knex): Promise<string[]> {

@@ -8,7 +8,7 @@ import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { audit } from '../../db/audit.js';
 import { OntimeError } from '../../errors.js';
-import { formatUtc, plural } from '../../output.js';
+import { formatUtc, groupDigits, plural } from '../../output.js';
 import type { JobContext, JobHandler } from '../../runner/types.js';
 import { syncPath } from '../durable-file.js';
 import { dumpTool, runDump } from './dump.js';
@@ -47,7 +47,7 @@ async function takeBackup(ctx: JobContext, temporary: string): Promise<{ extensi
   await runDump(tool, temporary);
   const size = (await stat(temporary)).size;
   if (size === 0) throw new OntimeError(`${tool.program} exited 0 but wrote nothing`, 1);
-  return { extension: tool.extension, check: `${tool.program.split('/').pop()} exited 0, ${size.toLocaleString('en-US')} bytes` };
+  return { extension: tool.extension, check: `${tool.program.split('/').pop()} exited 0, ${groupDigits(size)} bytes` };
 }
 
 const backupDatabase: JobHandler<BackupOptions> = async (ctx, options) => {
@@ -82,7 +82,7 @@ const backupDatabase: JobHandler<BackupOptions> = async (ctx, options) => {
     throw err;
   }
   const bytes = (await stat(file)).size;
-  out.line(`Wrote ${file} (${bytes.toLocaleString('en-US')} bytes; ${check})`);
+  out.line(`Wrote ${file} (${groupDigits(bytes)} bytes; ${check})`);
 
   const kept = (await listBackups(dir)).slice(0, options.keep);
   const older = (await listBackups(dir)).slice(options.keep);

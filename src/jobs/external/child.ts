@@ -4,16 +4,17 @@
  * (a signal first, SIGKILL after the grace period), and tell how it ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { ExternalJobSpec } from '../../external/validate.js';
+import { packageRoot } from '../../version.js';
 
 /**
- * The compiled supervisor, found from this module's place in src/ or dist/ (both three levels
- * down): node runs it directly, so it is always the built file.
+ * The compiled supervisor in the package's dist/ (tsc's output, also when this module runs from
+ * src/ or from the bundle): node runs it directly, so it is always the built file.
  */
 export function supervisorPath(): string {
-  return fileURLToPath(new URL('../../../dist/jobs/external/supervisor.js', import.meta.url));
+  return join(packageRoot(), 'dist', 'jobs', 'external', 'supervisor.js');
 }
 
 /** Longest partial line held back waiting for its newline. */
