@@ -197,16 +197,18 @@ async function realRun(r: RealRun): Promise<number> {
     const ctx = new RunContext({
       job: def, db, config, out, now: r.now, dryRun: false, verbose: common.verbose, batchSize: common.batchSize,
       batchTimeMs: common.batchTimeMs ?? DEFAULT_BATCH_TIME_MS, limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, hooks: r.hooks, signals,
-      beforeBatch: async () => {
+      beforeBatch: async (fencedInTransaction) => {
         await r.hooks.beforeCheckpoint(out);
-        if (!(await heldLock.confirm())) {
-          throw new RunInterrupted(
-            'lock-lost',
-            `the lock of ${def.name} is no longer ours (the lease expired and another run took it over); stopped before the next batch`,
-            'another run carries on; if this keeps happening, raise --timeout (the lease is the time limit plus a margin)',
-          );
-        }
+        if (!(fencedInTransaction ? heldLock.held() : await heldLock.confirm())) throw lockLost(def.name);
         signals.check();
+      },
+      fence: {
+        begin: async (trx) => {
+          if (!(await heldLock.fence(trx))) throw lockLost(def.name);
+        },
+        beforeCommit: () => {
+          if (!heldLock.held()) throw lockLost(def.name);
+        },
       },
     });
 
@@ -288,6 +290,14 @@ function reportBatches(out: Output, ctx: RunContext): void {
   out.detail(
     `Batches: ${n(b.batches)} (size ${n(b.smallestBatchSize)}–${n(b.largestBatchSize)}, last ${n(b.lastBatchSize)}); ` +
       `longest transaction ${b.longestBatchMs} ms`,
+  );
+}
+
+function lockLost(job: string): RunInterrupted {
+  return new RunInterrupted(
+    'lock-lost',
+    `the lock of ${job} is no longer ours (the lease expired and another run took it over); stopped before the next batch`,
+    'another run carries on; if this keeps happening, raise --timeout (the lease is the time limit plus a margin)',
   );
 }
 
