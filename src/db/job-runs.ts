@@ -9,6 +9,8 @@ export type JobTrigger = 'cli' | 'run-due';
 
 export interface NewJobRun {
   job: string;
+  /** `i/n` of a sharded run (job_runs.shard); absent or '' for an unsharded one. */
+  shard?: string;
   trigger: JobTrigger;
   scheduledFor: Date | null;
   startedAt: Date;
@@ -49,6 +51,7 @@ export async function insertJobRun(db: Knex, dialect: Dialect, run: NewJobRun): 
     const [row] = await db('job_runs')
       .insert({
         job: run.job,
+        ...(run.shard ? { shard: run.shard } : {}),
         trigger: run.trigger,
         scheduled_for: run.scheduledFor ? toDbInstant(dialect, run.scheduledFor) : null,
         started_at: toDbInstant(dialect, run.startedAt),
@@ -99,8 +102,10 @@ export async function abandonRunningRuns(
   byWhom: string,
   now: Date,
   exceptRunId: number | null = null,
+  /** Only this shard's runs ('' = unsharded): the other shards' runs are alive under locks of their own. */
+  shard = '',
 ): Promise<number[]> {
-  const q = db('job_runs').where({ job, status: 'running' }).select('id');
+  const q = db('job_runs').where({ job, shard, status: 'running' }).select('id');
   if (exceptRunId !== null) q.whereNot('id', exceptRunId);
   const rows: Array<{ id: number }> = await q;
   if (rows.length === 0) return [];

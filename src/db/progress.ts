@@ -4,6 +4,8 @@ import type { Dialect } from '../config.js';
 import { whereReadable } from './readable.js';
 import { rawRows } from './dialect.js';
 import { toDbInstant } from './time.js';
+import { whereShard } from './shard.js';
+import type { Shard } from '../parse.js';
 
 export interface ProgressRow {
   id: number;
@@ -44,9 +46,11 @@ export function selectExpiredProgress(
   staleBefore: Date,
   afterId: number,
   size: number,
+  shard?: Shard,
 ): Promise<ProgressRow[]> {
   return expiredProgress(db('survey_progress'), dialect, now, staleBefore)
     .select(PROGRESS_COLUMNS)
+    .modify(whereShard, shard)
     .where('id', '>', afterId)
     .orderBy('id')
     .limit(size);
@@ -83,8 +87,9 @@ export async function deleteExpiredProgressBatch(
   staleBefore: Date,
   afterId: number,
   size: number,
+  shard?: Shard,
 ): Promise<ProgressRow[]> {
-  const del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).where('id', '>', afterId).orderBy('id').limit(size).del();
+  const del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).where('id', '>', afterId).orderBy('id').limit(size).modify(whereShard, shard).del();
   // RETURNING appended by hand: knex passes it through for PostgreSQL only, not MariaDB.
   const { sql, bindings } = del.toSQL();
   const result: unknown = await trx.raw(`${sql} RETURNING ${PROGRESS_COLUMNS.join(', ')}`, bindings as readonly Knex.Value[]);

@@ -7,6 +7,7 @@ import { utcDay } from '../db/time.js';
 import type { Mailer } from '../mail/mailer.js';
 import { adaptivePageSize, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
 import type { RunHooks } from './hooks.js';
+import type { Shard } from '../parse.js';
 import { RunInterrupted, type StopListener, type StopSignals } from './signals.js';
 import type { BatchSpec, BatchTotals, JobContext, PageSpec } from './types.js';
 
@@ -35,6 +36,8 @@ interface RunContextInit {
   timeoutMs: number;
   runId: number | null;
   hooks: RunHooks;
+  /** --shard: only rows with id % n = i (JobContext.shard). */
+  shard?: Shard;
   /**
    * Run before every batch: fencing, signals (real runs). `fencedInTransaction`: the batch's
    * writes all go through transaction(), which fences itself, so no round trip is needed here.
@@ -66,6 +69,7 @@ export class RunContext implements JobContext {
   readonly actor: string;
   readonly runId: number | null;
   readonly hooks: RunHooks;
+  readonly shard?: Shard;
   /** Epoch milliseconds at which the time limit (--timeout) is reached. */
   readonly deadlineAt: number;
   private readonly signals?: StopSignals;
@@ -99,6 +103,7 @@ export class RunContext implements JobContext {
     this.actor = `job:${init.job.name}`;
     this.runId = init.runId;
     this.hooks = init.hooks;
+    this.shard = init.shard;
     this.pageSizes = init.batchSize === 'auto' ? adaptivePageSize(init.batchTimeMs) : fixedPageSize(init.batchSize);
     this.left = init.limit ?? Number.POSITIVE_INFINITY;
     this.deadline = init.deadline;

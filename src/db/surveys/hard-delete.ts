@@ -2,6 +2,8 @@
  * Hard deletion: soft-deleted surveys past the cutoff, their children deleted in bounded guarded
  * statements, then the survey rows in a last transaction; and a dry run's counts.
  */
+import { whereShard } from '../shard.js';
+import type { Shard } from '../../parse.js';
 import type { Knex } from 'knex';
 import type { Dialect } from '../../config.js';
 import { rawRows, toBool } from '../dialect.js';
@@ -11,13 +13,14 @@ import { activeHoldExists, hardDeletable, placeholders, type Db } from './rules.
 import type { DueSurvey } from './soft-delete.js';
 
 /** Soft-deleted surveys whose 30 days are over (`deleted_at <= cutoff`). */
-export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, afterId: number, size: number): Promise<DueSurvey[]> {
+export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, afterId: number, size: number, shard?: Shard): Promise<DueSurvey[]> {
   const rows = await db('surveys as s')
     .select('s.id', 's.deleted_at as due_at')
     .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
     .whereNotNull('s.deleted_at')
     .whereRaw(readableSql(dialect, 's.deleted_at', 'instant'))
     .where('s.deleted_at', '<=', toDbInstant(dialect, cutoff))
+    .modify(whereShard, shard, 's.id')
     .where('s.id', '>', afterId)
     .orderBy('s.id')
     .limit(size);

@@ -218,7 +218,7 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   try {
     totals = await ctx.eachPage<DueCaseEmail>({
       label: 'sending scheduled emails',
-      select: (afterId, size) => dueCaseEmails(db, dialect, ctx.today, afterId, size),
+      select: (afterId, size) => dueCaseEmails(db, dialect, ctx.today, afterId, size, ctx.shard),
       handle: async (rows) => {
         due += rows.length;
         const page: Pending[] = [];

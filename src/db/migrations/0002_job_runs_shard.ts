@@ -1,0 +1,28 @@
+/**
+ * job_runs.shard: `i/n` for a run of one shard (--shard), '' otherwise — not null, so the unique
+ * key (job, shard, scheduled_for) works alike on every database: one run per schedule slot per
+ * shard (docs/reference/schema.md).
+ */
+import type { Knex } from 'knex';
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('job_runs', (t) => {
+    t.string('shard', 20).notNullable().defaultTo('');
+  });
+  await knex.schema.alterTable('job_runs', (t) => {
+    t.dropUnique(['job', 'scheduled_for'], 'job_runs_job_scheduled_for_unique');
+    t.unique(['job', 'shard', 'scheduled_for'], { indexName: 'job_runs_job_shard_scheduled_for_unique' });
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  // Shard runs of one slot would collide under the old key: keep the unsharded row of each slot.
+  await knex('job_runs').whereNot('shard', '').whereNotNull('scheduled_for').del();
+  await knex.schema.alterTable('job_runs', (t) => {
+    t.dropUnique(['job', 'shard', 'scheduled_for'], 'job_runs_job_shard_scheduled_for_unique');
+    t.unique(['job', 'scheduled_for'], { indexName: 'job_runs_job_scheduled_for_unique' });
+  });
+  await knex.schema.alterTable('job_runs', (t) => {
+    t.dropColumn('shard');
+  });
+}
