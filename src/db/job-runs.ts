@@ -36,6 +36,8 @@ export interface JobRunRow {
   pid: number | null;
   summary: string | null;
   error: string | null;
+  /** `i/n` of a run of one shard, '' otherwise (absent before migration 0002). */
+  shard?: string;
 }
 
 /** The unique (job, scheduled_for) key said no: another run already owns this schedule slot. */

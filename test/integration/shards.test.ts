@@ -243,6 +243,10 @@ forEachDatabase('shards', (db) => {
     assert.equal(await shardOf({ JOB_COMPLETION_INDEX: '2' }), '', 'an Indexed Job not made for shards is not sharded');
     assert.equal(await shardOf({ ONTIME_SHARD: '1/2' }, ['--shard', '0/4']), '0/4');
     assert.equal(await shardOf({}, ['--shard', '0/1']), '', '0/1 is the whole table');
+    const history = await runCli(['history', '--limit', '5'], env());
+    assert.match(history.stdout, /cleanup-survey-progress#0\/4 /);
+    const listed = await runCli(['history', '--json', '--limit', '5'], env());
+    assert.deepEqual(JSON.parse(listed.stdout).runs.map((r: { shard: string | null }) => r.shard), [null, '0/4', null, '2/3', '1/2']);
   });
 });
 
