@@ -36,7 +36,6 @@ async function main(): Promise<void> {
     const due = await cleanup.due(db.knex, db.dialect, now);
     return { db, due };
   };
-  const lines: string[] = [];
   try {
     for (const shards of [1, 2]) {
       const { db, due } = await seeded();
@@ -50,7 +49,7 @@ async function main(): Promise<void> {
       });
       const deleted = results.reduce((s, r) => s + r.deleted, 0);
       if (deleted !== due) throw new Error(`${shards} shard(s) deleted ${deleted} of ${due} due rows`);
-      lines.push(
+      console.log(
         `${db.version}, scale ${scale}: ${shards} ${shards === 1 ? 'run ' : 'shards'} deleted ${deleted.toLocaleString('en-US')} rows in ${(wallMs / 1000).toFixed(2)} s wall ` +
           `(${Math.round(deleted / (wallMs / 1000)).toLocaleString('en-US')} rows/s); per run durationMs ${results.map((r) => r.durationMs).join(', ')}, ` +
           `batches ${results.map((r) => r.batches).join(', ')}, longest transaction ${results.map((r) => r.longest).join(', ')} ms`,
@@ -60,7 +59,6 @@ async function main(): Promise<void> {
   } finally {
     await dbs.drop();
   }
-  for (const l of lines) console.log(l);
 }
 
 main().catch((err) => {
