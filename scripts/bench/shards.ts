@@ -1,7 +1,8 @@
 /**
  * 1 shard against 2 (docs/performance.md, "Shards"): cleanup-survey-progress over the bench's
- * progress rows at the given scale, once as one run, then (reseeded) as `--shard 0/2` and
- * `--shard 1/2` started together; wall time of the whole work and each run's durationMs.
+ * progress rows at the given scale (PostgreSQL and MariaDB: the id swap below is their SQL), once
+ * as one run, then (reseeded) as `--shard 0/2` and `--shard 1/2` started together; wall time of
+ * the whole work and each run's durationMs.
  *
  *   npm run build && tsx scripts/bench/shards.ts [--db postgres] [--scale 0.4]
  */
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
   const seeded = async () => {
     const db = await dbs.fresh();
     await seedSurveys(db, now, { surveys: sizes.surveys, responses: 1000, progress: sizes.progress });
+    // The bench's seed makes rows 4k and 4k+2 the due ones: all of them even, so `--shard 1/2`
+    // would find nothing. Swapping ids 4k+2 and 4k+3 spreads the due rows evenly over both
+    // parities (the same rows, the same work for the unsharded run).
+    await db.knex.raw('UPDATE survey_progress SET id = -id WHERE id % 4 IN (2, 3)');
+    await db.knex.raw('UPDATE survey_progress SET id = CASE WHEN (-id) % 4 = 2 THEN -id + 1 ELSE -id - 1 END WHERE id < 0');
     const due = await cleanup.due(db.knex, db.dialect, now);
     return { db, due };
   };
