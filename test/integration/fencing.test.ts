@@ -15,19 +15,22 @@ forEachDatabase('fencing', (db) => {
     await db().reset();
   });
 
+  /** A run of the cleanup that does `action` just before its second batch. */
+  const runInterferedAt2nd = (batchSize: string, env: Record<string, string>, action: () => Promise<unknown>) => {
+    let checkpoints = 0;
+    const beforeCheckpoint = async () => {
+      if (++checkpoints === 2) await action();
+    };
+    return runCli([JOB, '--batch-size', batchSize], { DATABASE_URL: db().url, ...env }, { hooks: { beforeCheckpoint } });
+  };
+
   test('a lease taken over before the next batch: that batch rolls back, the run stops with 75, the new holder is left alone', async () => {
     const { knex, dialect } = db();
     await seedProgress(knex, dialect, 5, 2);
-    let checkpoints = 0;
-    const r = await runCli([JOB, '--batch-size', '1'], { DATABASE_URL: db().url, ONTIME_LOCK: 'table' }, {
-      hooks: {
-        async beforeCheckpoint() {
-          checkpoints += 1;
-          // Before the second batch, another run takes the lease over (as after an expiry).
-          if (checkpoints === 2) await knex('job_locks').where({ name: lockName(JOB) }).update({ holder: 'thief pid 1 #000001', run_id: null });
-        },
-      },
-    });
+    // Before the second batch, another run takes the lease over (as after an expiry).
+    const r = await runInterferedAt2nd('1', { ONTIME_LOCK: 'table' }, () =>
+      knex('job_locks').where({ name: lockName(JOB) }).update({ holder: 'thief pid 1 #000001', run_id: null }),
+    );
     assert.equal(r.code, 75, r.stderr);
     assert.match(r.stderr, /lock of cleanup-survey-progress is no longer ours/);
     const [run] = await runRows(knex);
@@ -42,14 +45,7 @@ forEachDatabase('fencing', (db) => {
   test('a lease released by an operator mid-run stops the run before its next batch', async () => {
     const { knex, dialect } = db();
     await seedProgress(knex, dialect, 4, 0);
-    let checkpoints = 0;
-    const r = await runCli([JOB, '--batch-size', '2'], { DATABASE_URL: db().url, ONTIME_LOCK: 'table' }, {
-      hooks: {
-        async beforeCheckpoint() {
-          if (++checkpoints === 2) await knex('job_locks').del();
-        },
-      },
-    });
+    const r = await runInterferedAt2nd('2', { ONTIME_LOCK: 'table' }, () => knex('job_locks').del());
     assert.equal(r.code, 75, r.stderr);
     assert.equal(await progressCount(knex), 2);
   });
@@ -77,21 +73,15 @@ forEachDatabase('fencing', (db) => {
     const { knex, dialect } = db();
     if (dialect === 'sqlite') return; // no advisory locks
     await seedProgress(knex, dialect, 5, 0);
-    let checkpoints = 0;
-    const r = await runCli([JOB, '--batch-size', '1'], { DATABASE_URL: db().url }, {
-      hooks: {
-        async beforeCheckpoint() {
-          if (++checkpoints !== 2) return;
-          if (dialect === 'postgres') {
-            await knex.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ontime %' AND pid <> pg_backend_pid()");
-          } else {
-            const [rows] = (await knex.raw('SELECT IS_USED_LOCK(?) AS id', [`${lockName(`${knex.client.config.connection.database}:${JOB}`)}`])) as [Array<{ id: number }>];
-            await knex.raw(`KILL ${Number(rows[0]!.id)}`);
-          }
-          // The server's message reaches the lock connection: its error/end events mark the lock lost.
-          await sleep(200);
-        },
-      },
+    const r = await runInterferedAt2nd('1', {}, async () => {
+      if (dialect === 'postgres') {
+        await knex.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ontime %' AND pid <> pg_backend_pid()");
+      } else {
+        const [rows] = (await knex.raw('SELECT IS_USED_LOCK(?) AS id', [lockName(`${knex.client.config.connection.database}:${JOB}`)])) as [Array<{ id: number }>];
+        await knex.raw(`KILL ${Number(rows[0]!.id)}`);
+      }
+      // The server's message reaches the lock connection: its error/end events mark the lock lost.
+      await sleep(200);
     });
     assert.equal(r.code, 75, r.stderr);
     assert.match(r.stderr, /connection holding the lock of cleanup-survey-progress was lost/);
