@@ -75,7 +75,7 @@ forEachDatabase('fencing', (db) => {
     await seedProgress(knex, dialect, 5, 0);
     const r = await runInterferedAt2nd('1', {}, async () => {
       if (dialect === 'postgres') {
-        await knex.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ontime %' AND pid <> pg_backend_pid()");
+        await knex.raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'ontime %' AND datname = current_database() AND pid <> pg_backend_pid()");
       } else {
         const [rows] = (await knex.raw('SELECT IS_USED_LOCK(?) AS id', [lockName(`${knex.client.config.connection.database}:${JOB}`)])) as [Array<{ id: number }>];
         await knex.raw(`KILL ${Number(rows[0]!.id)}`);
