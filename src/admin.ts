@@ -223,6 +223,7 @@ export const adminCommands: readonly AdminCommand[] = [
       { flags: '--namespace <ns>', description: 'namespace (k8s)' },
       { flags: '--secret <name>', description: 'Secret holding the environment (k8s)' },
       { flags: '--name-prefix <prefix>', description: 'prefix of every object name, for two deployments in one namespace (k8s)' },
+      { flags: '--shards <n>', description: 'run each shardable job as an Indexed Job of n pods, one shard (--shard i/n) each (k8s)' },
       { flags: '--secrets-as-files [names]', description: 'mount the Secret as files and set <NAME>_FILE (default DATABASE_URL,EMAIL_HOST_PASSWORD) (k8s)' },
       { flags: '--randomized-delay <duration>', description: 'RandomizedDelaySec for timers (systemd)' },
       { flags: '--out <dir>', description: 'write one file per job into this directory instead of printing' },

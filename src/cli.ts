@@ -8,10 +8,11 @@ import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'com
 import { ExitCode, OntimeError, UsageError } from './errors.js';
 import { adminCommands, type AdminCommand } from './admin.js';
 import { jobs, type JobDefinition } from './registry.js';
-import { batchSize, LIMITS, parseDuration, parseInstant, positiveInteger } from './parse.js';
+import { batchSize, LIMITS, parseDuration, parseInstant, parseShard, positiveInteger } from './parse.js';
 import type { Invocation } from './runner/session.js';
 import { packageVersion } from './version.js';
 import type { CommonOptions } from './runner/run-job.js';
+import type { Shard } from './parse.js';
 
 /** Wrap our parsers (which throw UsageError) into commander's invalid-argument errors. */
 function argParser<T>(parse: (value: string) => T) {
@@ -43,6 +44,7 @@ function addCommonJobOptions(cmd: Command): Command {
         .default(200, '200ms'),
     )
     .option('--limit <n>', 'stop after n items', argParser(positiveInteger('--limit', LIMITS.limit)))
+    .option('--shard <i/n>', 'take only rows with id % n = i, under the lock <job>#i/n (also ONTIME_SHARD)', argParser(parseShard('--shard')))
     .option(
       '--timeout <duration>',
       'stop cleanly after the current batch once this long has passed (90s, 15m, 2h); exit 75',
@@ -55,7 +57,7 @@ function addCommonJobOptions(cmd: Command): Command {
     );
 }
 
-const COMMON_KEYS = new Set(['dryRun', 'verbose', 'json', 'now', 'batchSize', 'batchTime', 'limit', 'timeout', 'trigger', 'scheduledFor']);
+const COMMON_KEYS = new Set(['dryRun', 'verbose', 'json', 'now', 'batchSize', 'batchTime', 'limit', 'shard', 'timeout', 'trigger', 'scheduledFor']);
 
 function addJobCommand(program: Command, def: JobDefinition, inv: Invocation, setExit: (code: number) => void): void {
   const cmd = program
@@ -88,6 +90,7 @@ function commonOptions(opts: Record<string, unknown>): CommonOptions {
     batchSize: opts.batchSize as number | 'auto',
     batchTimeMs: opts.batchTime as number,
     limit: opts.limit as number | undefined,
+    shard: opts.shard as Shard | undefined,
     timeout: opts.timeout as number | undefined,
     trigger: opts.trigger === 'run-due' ? 'run-due' : 'cli',
     scheduledFor: opts.scheduledFor as Date | undefined,

@@ -20,6 +20,8 @@ export const LIMITS = {
   int32: 2_147_483_647,
   ids: 10_000,
   timeoutMs: 7 * 86_400_000,
+  /** --shard i/n: n at most this (a Kubernetes Indexed Job's completions are far fewer in practice). */
+  shards: 1_000,
 } as const;
 
 const wholeNumber = (text: string, signed: boolean): number | undefined => {
@@ -155,5 +157,29 @@ export function calendarDay(option: string) {
       throw new UsageError(`${option} must be a day as YYYY-MM-DD, not "${value}"`);
     }
     return text;
+  };
+}
+
+/** One shard of a job's rows: those with `id % count = index` (--shard index/count). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** `i/n` as written on the command line, stored in job_runs.shard and added to the lock name. */
+export function shardLabel(shard: Shard): string {
+  return `${shard.index}/${shard.count}`;
+}
+
+/** --shard `i/n`: 0 ≤ i < n ≤ LIMITS.shards. (`0/1` is the whole table: the runner treats it as no shard.) */
+export function parseShard(option: string) {
+  return (value: string): Shard => {
+    const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+    const index = m ? wholeNumber(m[1]!, false) : undefined;
+    const count = m ? wholeNumber(m[2]!, false) : undefined;
+    if (index === undefined || count === undefined || count < 1 || count > LIMITS.shards || index >= count) {
+      throw new UsageError(`${option} must be i/n with n from 1 to ${LIMITS.shards} and i from 0 to n-1 (e.g. 0/3), not "${value}"`);
+    }
+    return { index, count };
   };
 }

@@ -47,11 +47,17 @@ export interface JobDefinition {
   runArgs?: string[];
   /** Set for a job declared in the jobs file (a command ontime did not write). */
   external?: ExternalJobSpec;
+  /**
+   * Its rows can be split by `id % n` (--shard i/n, docs/reference/cli.md): every selection of the
+   * job applies the shard predicate. Jobs without it refuse --shard (64).
+   */
+  shardable?: boolean;
 }
 
 export const jobs: JobDefinition[] = [
   {
     name: 'release-scheduled-cases',
+    shardable: true,
     alias: 'release_scheduled_cases',
     description: 'Release cases whose scheduled release date has come, unless on hold',
     schedule: '0 * * * *',
@@ -62,6 +68,7 @@ export const jobs: JobDefinition[] = [
   },
   {
     name: 'send-scheduled-emails',
+    shardable: true,
     alias: 'send_scheduled_emails',
     description: 'Send the notification email of cases whose scheduled email date has come',
     schedule: '5 * * * *',
@@ -72,6 +79,7 @@ export const jobs: JobDefinition[] = [
   },
   {
     name: 'weekly-pending-payment-update',
+    shardable: true,
     alias: 'weekly_pending_payment_update',
     description: 'Move every case from status 10 (ready for billing) to 15 (pending payment)',
     schedule: '0 8 * * 1',
@@ -81,6 +89,7 @@ export const jobs: JobDefinition[] = [
   },
   {
     name: 'weekly-paid-update',
+    shardable: true,
     alias: 'weekly_paid_update',
     description: 'Move every case from status 15 (pending payment) to 20 (paid)',
     schedule: '0 8 * * 4',
@@ -90,6 +99,7 @@ export const jobs: JobDefinition[] = [
   },
   {
     name: 'bulk-update-case-status',
+    shardable: true,
     alias: 'bulk_update_case_status',
     description: 'Move cases from one status to another (backward moves need --force)',
     schedule: null,
@@ -107,6 +117,7 @@ export const jobs: JobDefinition[] = [
   },
   {
     name: 'process-data-governance',
+    shardable: true,
     alias: 'process_data_governance',
     description: 'GDPR retention: deletion warnings, soft deletion, hard deletion 30 days later; legal holds respected',
     schedule: '0 2 * * *',
@@ -122,6 +133,7 @@ export const jobs: JobDefinition[] = [
   },
   {
     name: 'cleanup-survey-progress',
+    shardable: true,
     alias: 'cleanup_survey_progress',
     description: 'Delete expired survey progress (abandoned drafts)',
     schedule: '0 3 * * *',

@@ -10,7 +10,7 @@ import { loadConfig, readEnvironment, SECRET_VARIABLES } from '../config.js';
 import { binPath } from '../dispatch/spawn-job.js';
 import { ConfigError, describeError, ExitCode, redact, UsageError } from '../errors.js';
 import { Output } from '../output.js';
-import { parseDuration } from '../parse.js';
+import { LIMITS, parseDuration, positiveInteger } from '../parse.js';
 import { jobs } from '../registry.js';
 import type { ExportJob } from '../schedule/export/index.js';
 import type { Invocation } from '../runner/session.js';
@@ -35,6 +35,8 @@ export interface ExportCommandOptions {
   secretsAsFiles?: boolean | string;
   randomizedDelay?: string;
   out?: string;
+  /** k8s: Indexed Jobs of this many shards for the shardable jobs. */
+  shards?: string;
   /** Export the built-in schedules; do not read the database. */
   defaults?: boolean;
   verbose?: boolean;
@@ -116,6 +118,7 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
       randomizedDelaySec:
         options.randomizedDelay === undefined ? undefined : Math.round(parseDuration('--randomized-delay', 86_400_000)(options.randomizedDelay) / 1000),
       timeZone,
+      shards: options.shards === undefined ? undefined : positiveInteger('--shards', LIMITS.shards)(options.shards),
     };
     const schedules = await readSchedules(inv, Boolean(options.defaults), out);
     exportOptions.scheduleSource = schedules.source;
@@ -130,6 +133,7 @@ export default async function exportCommand(options: ExportCommandOptions, inv: 
       throw err;
     }
     for (const key of result.ignoredOptions) out.warn(`${OPTION_FLAGS[key] ?? key} has no effect on ${platform}`);
+    if (exportOptions.shards !== undefined && platform !== 'k8s') out.warn(`--shards has no effect on ${platform} (shards are Kubernetes Indexed Jobs; elsewhere start \`--shard i/n\` runs yourself)`);
     const launcher = basename(splitWords(exportOptions.command)[0] ?? '');
     if (SIGNAL_SWALLOWERS.test(launcher) && platform !== 'schtasks') {
       out.warn(

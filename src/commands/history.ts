@@ -54,7 +54,7 @@ export default async function history({ session, db }: AdminContext, options: Hi
   const header = ['ID', 'JOB', 'TRIGGER', 'STARTED (UTC)', 'DURATION', 'STATUS', 'EXIT', 'HOST', 'SUMMARY'];
   const table = runs.map((r) => [
     String(r.id),
-    r.job,
+    r.shard ? `${r.job}#${r.shard}` : r.job,
     r.trigger,
     r.startedAt ? formatUtc(new Date(r.startedAt)).replace(' UTC', '') : '',
     r.durationMs === null ? (r.status === 'running' ? 'running' : '') : formatDuration(r.durationMs),
@@ -85,6 +85,8 @@ export default async function history({ session, db }: AdminContext, options: Hi
 interface Run {
   id: number;
   job: string;
+  /** `i/n` of a run of one shard (--shard), null otherwise. */
+  shard: string | null;
   trigger: string;
   scheduledFor: string | null;
   startedAt: string | null;
@@ -110,6 +112,7 @@ function toRun(row: JobRunRow): Run {
   return {
     id: Number(row.id),
     job: row.job,
+    shard: row.shard ? row.shard : null,
     trigger: row.trigger,
     scheduledFor: fromDbInstant(row.scheduled_for)?.toISOString() ?? null,
     startedAt: started?.toISOString() ?? null,

@@ -1,4 +1,6 @@
 /** Queries of send-scheduled-emails over `cases`: which notification emails are due, and marking one sent. */
+import { whereShard } from './shard.js';
+import type { Shard } from '../parse.js';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { mapped } from './schema.js';
@@ -19,12 +21,13 @@ export interface DueCaseEmail {
  * Cases whose email is due on `today` (docs/reference/jobs.md): not sent yet, scheduled on or before today, not on
  * hold today. Keyset page: id > afterId, ascending, at most `size`.
  */
-export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId: number, size: number): Promise<DueCaseEmail[]> {
+export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId: number, size: number, shard?: Shard): Promise<DueCaseEmail[]> {
   const q = whereReadable(db(mapped(db, 'cases').table), dialect, caseReads('scheduled_email_date'))
     .select('id', 'reference', 'title', 'contact_name', 'contact_email', 'scheduled_email_date')
     .whereNull('actual_email_sent_date')
     .whereNotNull('scheduled_email_date')
     .where('scheduled_email_date', '<=', today)
+    .modify(whereShard, shard)
     .where('id', '>', afterId)
     .orderBy('id')
     .limit(size);

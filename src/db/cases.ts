@@ -3,6 +3,8 @@
  * status moves with their history rows. Days are bound as 'YYYY-MM-DD' strings (every dialect
  * compares a date column with one the same way), instants through toDbInstant.
  */
+import { whereShard } from './shard.js';
+import type { Shard } from '../parse.js';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { mapped } from './schema.js';
@@ -52,18 +54,18 @@ function dueForRelease(q: Knex.QueryBuilder, w: ReleaseWindow): Knex.QueryBuilde
 }
 
 /** One keyset page of cases due for release. */
-export function selectDueForRelease(db: Db, w: ReleaseWindow, afterId: number, size: number): Promise<CaseReleaseRow[]> {
-  return dueForRelease(db(mapped(db, 'cases').table), w).select(RELEASE_COLUMNS).where('id', '>', afterId).orderBy('id').limit(size);
+export function selectDueForRelease(db: Db, w: ReleaseWindow, afterId: number, size: number, shard?: Shard): Promise<CaseReleaseRow[]> {
+  return dueForRelease(db(mapped(db, 'cases').table), w).select(RELEASE_COLUMNS).modify(whereShard, shard).where('id', '>', afterId).orderBy('id').limit(size);
 }
 
 /** Cases due by date but on hold today. */
-export function heldBackQuery(db: Db, dialect: Dialect, today: string): Knex.QueryBuilder {
-  return whereOnHold(dueByDate(db(mapped(db, 'cases').table), dialect, today), dialect, today);
+export function heldBackQuery(db: Db, dialect: Dialect, today: string, shard?: Shard): Knex.QueryBuilder {
+  return whereOnHold(dueByDate(db(mapped(db, 'cases').table), dialect, today), dialect, today).modify(whereShard, shard);
 }
 
 /** Cases due today (not overdue), not on hold, that only the batch release time keeps back. */
-export function waitingForBatchQuery(db: Db, dialect: Dialect, today: string): Knex.QueryBuilder {
-  return whereNotOnHold(dueByDate(db(mapped(db, 'cases').table), dialect, today), dialect, today).where('scheduled_release_date', '=', today);
+export function waitingForBatchQuery(db: Db, dialect: Dialect, today: string, shard?: Shard): Knex.QueryBuilder {
+  return whereNotOnHold(dueByDate(db(mapped(db, 'cases').table), dialect, today), dialect, today).where('scheduled_release_date', '=', today).modify(whereShard, shard);
 }
 
 /**
@@ -114,8 +116,8 @@ export interface CaseStatusRow {
 }
 
 /** One keyset page of cases at `status`, optionally only among `ids`. */
-export function selectCasesAtStatus(db: Db, status: number, ids: number[] | undefined, afterId: number, size: number): Promise<CaseStatusRow[]> {
-  let q = db(mapped(db, 'cases').table).select('id', 'reference', 'status').where('status', status).where('id', '>', afterId);
+export function selectCasesAtStatus(db: Db, status: number, ids: number[] | undefined, afterId: number, size: number, shard?: Shard): Promise<CaseStatusRow[]> {
+  let q = db(mapped(db, 'cases').table).select('id', 'reference', 'status').where('status', status).where('id', '>', afterId).modify(whereShard, shard);
   if (ids) q = q.whereIn('id', ids);
   return q.orderBy('id').limit(size);
 }

@@ -10,6 +10,8 @@ export type JobTrigger = 'cli' | 'run-due';
 
 export interface NewJobRun {
   job: string;
+  /** `i/n` of a sharded run (job_runs.shard); absent or '' for an unsharded one. */
+  shard?: string;
   trigger: JobTrigger;
   scheduledFor: Date | null;
   startedAt: Date;
@@ -35,6 +37,8 @@ export interface JobRunRow {
   pid: number | null;
   summary: string | null;
   error: string | null;
+  /** `i/n` of a run of one shard, '' otherwise (absent before migration 0002). */
+  shard?: string;
 }
 
 /** The unique (job, scheduled_for) key said no: another run already owns this schedule slot. */
@@ -50,6 +54,7 @@ export async function insertJobRun(db: Knex, dialect: Dialect, run: NewJobRun): 
     const [row] = await db(ownTables(db).jobRuns)
       .insert({
         job: run.job,
+        ...(run.shard ? { shard: run.shard } : {}),
         trigger: run.trigger,
         scheduled_for: run.scheduledFor ? toDbInstant(dialect, run.scheduledFor) : null,
         started_at: toDbInstant(dialect, run.startedAt),
@@ -100,8 +105,10 @@ export async function abandonRunningRuns(
   byWhom: string,
   now: Date,
   exceptRunId: number | null = null,
+  /** Only this shard's runs ('' = unsharded): the other shards' runs are alive under locks of their own. */
+  shard = '',
 ): Promise<number[]> {
-  const q = db(ownTables(db).jobRuns).where({ job, status: 'running' }).select('id');
+  const q = db(ownTables(db).jobRuns).where({ job, shard, status: 'running' }).select('id');
   if (exceptRunId !== null) q.whereNot('id', exceptRunId);
   const rows: Array<{ id: number }> = await q;
   if (rows.length === 0) return [];

@@ -46,6 +46,18 @@ export function watchLockConnection(conn: unknown, onLost: (why: string) => void
   };
 }
 
+/**
+ * Whether the lock connection is already known gone without waiting for its events: its socket
+ * destroyed or no longer writable (the driver may not have emitted `end` yet in this tick).
+ * Returns why, or null while it is alive.
+ */
+export function lockConnectionLost(conn: unknown): string | null {
+  const c = conn as DriverConnection;
+  const socket = c.connection?.stream ?? c.stream;
+  if (socket && (socket.destroyed || !socket.writable)) return 'the connection is closed';
+  return null;
+}
+
 async function backendPid(query: Knex.Raw): Promise<number> {
   return Number(rawRows<{ pid: number | string }>(await query)[0]?.pid);
 }

@@ -6,6 +6,8 @@ import { rawRows } from './dialect.js';
 import { toDbInstant } from './time.js';
 import { identFor, mapped, schemaOf } from './schema.js';
 import type { ProgressKindName } from '../profiles/types.js';
+import { whereShard } from './shard.js';
+import type { Shard } from '../parse.js';
 
 export interface ProgressRow {
   id: number;
@@ -70,9 +72,11 @@ export function selectExpiredProgress(
   staleBefore: Date,
   afterId: number,
   size: number,
+  shard?: Shard,
 ): Promise<ProgressRow[]> {
   return expiredProgress(db(progressTable(db)), dialect, now, staleBefore)
     .select(progressColumns(db))
+    .modify(whereShard, shard)
     .where('id', '>', afterId)
     .orderBy('id')
     .limit(size);
@@ -109,8 +113,9 @@ export async function deleteExpiredProgressBatch(
   staleBefore: Date,
   afterId: number,
   size: number,
+  shard?: Shard,
 ): Promise<ProgressRow[]> {
-  const del = expiredProgress(trx(progressTable(trx)), dialect, now, staleBefore).where('id', '>', afterId).orderBy('id').limit(size).del();
+  const del = expiredProgress(trx(progressTable(trx)), dialect, now, staleBefore).where('id', '>', afterId).orderBy('id').limit(size).modify(whereShard, shard).del();
   // RETURNING appended by hand: knex passes it through for PostgreSQL only, not MariaDB.
   const { sql, bindings } = del.toSQL();
   const q = identFor(trx);

@@ -23,7 +23,8 @@ export interface PageEnvironment {
   db: Knex;
   dryRun: boolean;
   out: Output;
-  checkpoint(): Promise<void>;
+  /** `fencedInTransaction`: every write of the page goes through transaction(), which fences itself. */
+  checkpoint(fencedInTransaction?: boolean): Promise<void>;
   /** --limit left over for the whole run (Infinity without one). */
   remaining(): number;
   /** Items done: uses up --limit and, in a real run, counts toward the run's summary. */
@@ -32,7 +33,7 @@ export interface PageEnvironment {
   nextPageSize(): number;
   /** A page was handled: its rows and how long handling it took (the controller's input). */
   pageDone(rows: number, ms: number): void;
-  /** Runs a function as one transaction timed as a batch (timing.longestBatchMs). */
+  /** Runs a function as one transaction timed as a batch (timing.longestBatchMs), fenced in a real run. */
   transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
   /** Called with a page's ids once selected, before anything is changed (a test seam). */
   afterSelect(label: string, ids: number[]): Promise<void>;
@@ -175,8 +176,11 @@ async function applyBatch<Row extends { id: number }>(env: PageEnvironment, spec
 }
 
 /** eachPage with one transaction per page (select → checkpoint → apply). */
-export function eachBatch<Row extends { id: number }>(env: PageEnvironment, spec: BatchSpec<Row>): Promise<BatchTotals> {
+export function eachBatch<Row extends { id: number }>(outer: PageEnvironment, spec: BatchSpec<Row>): Promise<BatchTotals> {
   const { take } = spec;
+  // Every write of a batch is in env.transaction, whose first statement confirms the lock: the
+  // checkpoint need not spend a round trip on it.
+  const env: PageEnvironment = { ...outer, checkpoint: () => outer.checkpoint(true) };
   // Rows refused alone in the current page: handled, but not counted as done.
   let refused = 0;
   if (take && !env.dryRun) {

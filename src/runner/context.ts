@@ -6,6 +6,7 @@ import type { JobDefinition } from '../registry.js';
 import type { Mailer } from '../mail/mailer.js';
 import { adaptivePageSize, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
 import type { RunHooks } from './hooks.js';
+import type { Shard } from '../parse.js';
 import { RunInterrupted, type StopListener, type StopSignals } from './signals.js';
 import type { BatchSpec, BatchTotals, JobContext, PageSpec } from './types.js';
 import { DEFAULT_SCHEMA, type Schema } from '../profiles/index.js';
@@ -36,10 +37,25 @@ interface RunContextInit {
   timeoutMs: number;
   runId: number | null;
   hooks: RunHooks;
-  /** Run before every batch after the time limit check: fencing, signals (real runs). */
-  beforeBatch?: () => Promise<void>;
+  /** --shard: only rows with id % n = i (JobContext.shard). */
+  shard?: Shard;
+  /**
+   * Run before every batch: fencing, signals (real runs). `fencedInTransaction`: the batch's
+   * writes all go through transaction(), which fences itself, so no round trip is needed here.
+   */
+  beforeBatch?: (fencedInTransaction: boolean) => Promise<void>;
+  /**
+   * Fencing of every transaction() of a real run: `begin` is its first statement, `beforeCommit`
+   * its last check (no round trip); either throws when the lock is no longer ours (rollback).
+   */
+  fence?: Fence;
   /** The run's SIGTERM/SIGINT handling (real runs), for handlers that forward stop requests. */
   signals?: StopSignals;
+}
+
+export interface Fence {
+  begin(trx: Knex.Transaction): Promise<void>;
+  beforeCommit(): void;
 }
 
 export class RunContext implements JobContext {
@@ -55,6 +71,7 @@ export class RunContext implements JobContext {
   readonly actor: string;
   readonly runId: number | null;
   readonly hooks: RunHooks;
+  readonly shard?: Shard;
   /** Epoch milliseconds at which the time limit (--timeout) is reached. */
   readonly deadlineAt: number;
   private readonly signals?: StopSignals;
@@ -62,7 +79,8 @@ export class RunContext implements JobContext {
   private readonly deadline: number;
   private readonly timeoutMs: number;
   private mailerPromise?: Promise<Mailer>;
-  private readonly beforeBatch?: () => Promise<void>;
+  private readonly beforeBatch?: (fencedInTransaction: boolean) => Promise<void>;
+  private readonly fence?: Fence;
   /** The batch-size controller: how big the next page is; learns from each page's duration. */
   private readonly pageSizes: Pick<PageEnvironment, 'nextPageSize' | 'pageDone'>;
   /** --batch-size auto (pages sized by their duration, unless a paging names its own size). */
@@ -93,11 +111,13 @@ export class RunContext implements JobContext {
     this.runId = init.runId;
     this.hooks = init.hooks;
     this.autoSized = init.batchSize === 'auto';
+    this.shard = init.shard;
     this.pageSizes = init.batchSize === 'auto' ? adaptivePageSize(init.batchTimeMs) : fixedPageSize(init.batchSize);
     this.left = init.limit ?? Number.POSITIVE_INFINITY;
     this.deadline = init.deadline;
     this.timeoutMs = init.timeoutMs;
     this.beforeBatch = init.beforeBatch;
+    this.fence = init.fence;
     this.signals = init.signals;
     this.deadlineAt = init.deadline;
   }
@@ -115,13 +135,16 @@ export class RunContext implements JobContext {
     return this.left;
   }
 
-  /** Before every batch: the lock is still ours (fencing), no stop was asked for, time is left. */
-  async checkpoint(): Promise<void> {
+  /**
+   * Before every batch: the lock is still ours (fencing), no stop was asked for, time is left.
+   * `fencedInTransaction` (eachBatch): the batch's transaction confirms the lock itself.
+   */
+  async checkpoint(fencedInTransaction = false): Promise<void> {
     // better-sqlite3 answers synchronously, so a run of batches would otherwise never give the
     // event loop a turn: signal handlers, the lease renewal timer and progress would wait for the
     // end of the run. One turn per batch (setImmediate passes the poll phase) is enough.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    await this.beforeBatch?.();
+    await this.beforeBatch?.(fencedInTransaction);
     if (Date.now() > this.deadline) {
       throw new RunInterrupted(
         'timeout',
@@ -162,7 +185,7 @@ export class RunContext implements JobContext {
       db: this.db,
       dryRun: this.dryRun,
       out: this.out,
-      checkpoint: () => this.checkpoint(),
+      checkpoint: (fencedInTransaction) => this.checkpoint(fencedInTransaction),
       remaining: () => this.left,
       consume: (n) => {
         this.left -= n;
@@ -204,7 +227,14 @@ export class RunContext implements JobContext {
   async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      return await this.db.transaction(fn);
+      const fence = this.fence;
+      if (!fence) return await this.db.transaction(fn);
+      return await this.db.transaction(async (trx) => {
+        await fence.begin(trx);
+        const result = await fn(trx);
+        fence.beforeCommit();
+        return result;
+      });
     } finally {
       // A rolled-back transaction held its locks just as long: it counts too.
       this.longestBatchMs = Math.max(this.longestBatchMs, performance.now() - started);

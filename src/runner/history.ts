@@ -9,6 +9,8 @@ import { finishJobRun, insertJobRun, SlotTakenError, type JobRunStatus, type Job
 
 export interface RunIdentity {
   job: string;
+  /** `i/n` for a sharded run, '' otherwise (job_runs.shard). */
+  shard: string;
   trigger: JobTrigger;
   scheduledFor: Date | null;
   host: string;

@@ -5,8 +5,12 @@
  *   GET_LOCK(name, 0), taken and released on ONE connection taken out of the pool for the whole
  *   run, so the lock is the session's and the server frees it the moment the process dies.
  * - lease (SQLite always, ONTIME_LOCK=table everywhere): a job_locks row whose times come from the
- *   database clock, renewed by a timer while the run is alive, confirmed before every batch
- *   (fencing), released only by its owner.
+ *   database clock, renewed by a timer while the run is alive and by the first statement of every
+ *   batch transaction (fencing), released only by its owner.
+ *
+ * Fencing costs no round trip of its own (docs/run-safety.md, "Fencing"): an advisory lock is
+ * known held while its connection is alive (its loss is an event), and a lease is renewed inside
+ * the batch's own transaction, which rolls back when the renewal finds the lease no longer ours.
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -14,7 +18,6 @@ import type { Dialect } from '../config.js';
 import { latestRunningRun } from '../db/job-runs.js';
 import {
   advisoryHolder,
-  advisoryLockIsMine,
   insertLease,
   labelSession,
   lockName,
@@ -37,8 +40,20 @@ export interface JobLock {
   readonly holder: string;
   /** Record the run's id with the lock (lease rows carry run_id). */
   attachRun(runId: number): Promise<void>;
-  /** Fencing: is the lock still ours? A lease is renewed by the same statement that checks it. */
+  /**
+   * Fencing before a page whose writes do not all go through fenced transactions (mail): is the
+   * lock still ours? A lease is renewed by the statement that checks it (a round trip); an
+   * advisory lock answers from its connection's state (none).
+   */
   confirm(): Promise<boolean>;
+  /** Fencing without a round trip: false (or a throw, for a lost connection) once the lock is known lost. */
+  held(): boolean;
+  /**
+   * Fencing inside a batch's transaction, as its first statement: a lease is renewed there, on
+   * condition that it is still ours (false: roll the batch back); the row lock that renewal takes
+   * keeps a takeover waiting until the batch has committed. An advisory lock: held().
+   */
+  fence(trx: Knex.Transaction): Promise<boolean>;
   /** Release, only if still ours. False: it was no longer ours, and was left alone. */
   release(): Promise<boolean>;
 }
@@ -112,7 +127,7 @@ async function acquireAdvisory(req: LockRequest): Promise<LockAttempt> {
   let released = false;
   // The lock is the session: once its connection reports an error or its end, it is gone.
   let lostBecause: string | null = null;
-  const { watchLockConnection } = await import('../db/lock-connection.js');
+  const { watchLockConnection, lockConnectionLost } = await import('../db/lock-connection.js');
   const unwatch = watchLockConnection(conn, (why) => {
     lostBecause = why;
   });
@@ -125,6 +140,13 @@ async function acquireAdvisory(req: LockRequest): Promise<LockAttempt> {
         // The session is the lock; the run row names host and pid.
       },
       async confirm() {
+        return this.held();
+      },
+      held() {
+        // The lock lives as long as this connection, which is ours alone (out of the pool, never
+        // re-made): the server ends the session only by telling the client (an error, then the
+        // end of the stream), and those events set lostBecause. No query is needed to know it.
+        lostBecause ??= lockConnectionLost(conn);
         if (lostBecause !== null) {
           throw new RunInterrupted(
             'lock-lost',
@@ -132,7 +154,10 @@ async function acquireAdvisory(req: LockRequest): Promise<LockAttempt> {
             'run it again; if this repeats, look for what ends idle or long sessions (idle_session_timeout, wait_timeout, a firewall, a pooler)',
           );
         }
-        return advisoryLockIsMine(db, dialect, conn, job);
+        return true;
+      },
+      async fence() {
+        return this.held();
       },
       async release() {
         if (released) return true;
@@ -221,6 +246,17 @@ async function acquireLease(req: LockRequest): Promise<LockAttempt> {
       async confirm() {
         if (lost) return false;
         const ok = await renewLease(db, dialect, name, holder, leaseMs);
+        if (!ok) lost = true;
+        return ok;
+      },
+      held() {
+        return !lost;
+      },
+      async fence(trx) {
+        if (lost) return false;
+        // Same statement as the timer's renewal, but in the batch's transaction: no round trip
+        // and no commit of its own, and the batch commits only if the lease was still ours.
+        const ok = await renewLease(trx, dialect, name, holder, leaseMs);
         if (!ok) lost = true;
         return ok;
       },

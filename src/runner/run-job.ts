@@ -15,6 +15,8 @@ import { assertMigrated, refuseFutureNow, withSession, type Invocation, type Ses
 import type { RunHooks } from './hooks.js';
 import { RunInterrupted, StopSignals } from './signals.js';
 import type { JobContext, JobResult } from './types.js';
+import { shardLabel, type Shard } from '../parse.js';
+import { resolveShard } from './shard.js';
 
 export interface CommonOptions {
   dryRun: boolean;
@@ -26,6 +28,8 @@ export interface CommonOptions {
   /** --batch-time in milliseconds: the target of one batch under `auto` (default 200). */
   batchTimeMs?: number;
   limit?: number;
+  /** --shard i/n (else ONTIME_SHARD / JOB_COMPLETION_INDEX, runner/shard.ts): only rows with id % n = i. */
+  shard?: Shard;
   /** Milliseconds; defaults to the job's timeout from the registry. */
   timeout?: number;
   /** Who started the run: a person or scheduler directly (`cli`), or the dispatcher (`run-due`). */
@@ -48,9 +52,12 @@ export async function runJob(
 ): Promise<number> {
   const clockAtStart = new Date();
   const now = common.now ?? clockAtStart;
-  const header = () => ({ job: def.name, dryRun: common.dryRun, now: now.toISOString() });
+  let shard: Shard | undefined;
+  const header = () => ({ job: def.name, ...(shard ? { shard: shardLabel(shard) } : {}), dryRun: common.dryRun, now: now.toISOString() });
   return withSession(inv, { json: common.json, verbose: common.verbose, jsonOnError: header, job: def.name }, async (session) => {
     await def.validate?.(jobOptions, session.config);
+    shard = resolveShard(def, common.shard, session.config.env);
+    if (shard) session.out.context.shard = shardLabel(shard);
     refuseFutureNow(common.now, clockAtStart, common.dryRun, 'a run in the future changes data early; add --dry-run to preview it');
     const timeoutMs = common.timeout ?? def.timeoutSeconds * 1000;
     let db: Knex;
@@ -76,7 +83,7 @@ export async function runJob(
       const ctx = new RunContext({
         job: def, db, config: session.config, out: session.out, now, dryRun: true, verbose: common.verbose,
         batchSize: common.batchSize, batchTimeMs: common.batchTimeMs ?? DEFAULT_BATCH_TIME_MS, limit: common.limit,
-        deadline: Date.now() + timeoutMs, timeoutMs, runId: null,
+        deadline: Date.now() + timeoutMs, timeoutMs, runId: null, shard,
         hooks: withHooks(inv.hooks),
       });
       session.onClose(() => ctx.closeMailer());
@@ -93,7 +100,7 @@ export async function runJob(
       return exitCode;
     }
 
-    return realRun({ def, common, jobOptions, session, db, now, timeoutMs, enabled, handler, header, clockAtStart, hooks: withHooks(inv.hooks) });
+    return realRun({ def, common, jobOptions, session, db, now, timeoutMs, enabled, handler, header, clockAtStart, hooks: withHooks(inv.hooks), shard });
   });
 }
 
@@ -114,6 +121,7 @@ interface RealRun {
   header: () => Record<string, unknown>;
   clockAtStart: Date;
   hooks: RunHooks;
+  shard?: Shard;
 }
 
 /** A real run: everything of "How every run goes" (docs/reference/jobs.md) around the handler. */
@@ -128,8 +136,12 @@ async function realRun(r: RealRun): Promise<number> {
     import('./ping.js'),
   ]);
   const host = hostname();
+  // A shard has a lock of its own (`<job>#i/n`): shards run side by side, two copies of one never.
+  const shard = r.shard ? shardLabel(r.shard) : '';
+  const lockedName = shard ? `${def.name}#${shard}` : def.name;
   const recorder = new RunRecorder(db, dialect, {
     job: def.name,
+    shard,
     trigger: common.trigger ?? 'cli',
     scheduledFor: common.scheduledFor ?? null,
     host,
@@ -169,14 +181,14 @@ async function realRun(r: RealRun): Promise<number> {
       }
     }
     const attempt = await locks.acquireJobLock({
-      db, dialect, mode: config.lockMode, job: def.name, holder: locks.holderIdentity(host, process.pid), timeoutMs: r.timeoutMs,
+      db, dialect, mode: config.lockMode, job: lockedName, holder: locks.holderIdentity(host, process.pid), timeoutMs: r.timeoutMs,
     });
     if (!attempt.acquired) {
       const { holder, runId, expiresAt } = attempt.heldBy;
       const why = { reason: 'lock held', holder, holderRunId: runId ?? null, holderLeaseExpires: expiresAt ?? null };
       if (recorder.runId !== null) await recorder.finish('skipped', 0, why, null);
       else await recorder.skipped(why);
-      out.line(`${def.name} is already running (lock held by ${holder}); this run is skipped and changed nothing. Exit 0: the holder does the work.`);
+      out.line(`${lockedName} is already running (lock held by ${holder}); this run is skipped and changed nothing. Exit 0: the holder does the work.`);
       return emitSkipped('lock held', { holder });
     }
     lock = attempt.lock;
@@ -184,7 +196,7 @@ async function realRun(r: RealRun): Promise<number> {
       out.notice(`note: took over the expired lock of ${def.name} from ${attempt.tookOverFrom.holder}`);
     }
 
-    const abandoned = await abandonRunningRuns(db, dialect, def.name, `${lock.holder}`, new Date(), recorder.runId);
+    const abandoned = await abandonRunningRuns(db, dialect, def.name, `${lock.holder}`, new Date(), recorder.runId, shard);
     if (abandoned.length > 0) {
       out.notice(`note: marked ${abandoned.length === 1 ? 'run' : 'runs'} #${abandoned.join(', #')} of ${def.name} abandoned: still "running" but no longer holding the lock (crashed or killed)`);
     }
@@ -197,16 +209,19 @@ async function realRun(r: RealRun): Promise<number> {
     const ctx = new RunContext({
       job: def, db, config, out, now: r.now, dryRun: false, verbose: common.verbose, batchSize: common.batchSize,
       batchTimeMs: common.batchTimeMs ?? DEFAULT_BATCH_TIME_MS, limit: common.limit, deadline: Date.now() + r.timeoutMs, timeoutMs: r.timeoutMs, runId: recorder.runId, hooks: r.hooks, signals,
-      beforeBatch: async () => {
+      shard: r.shard,
+      beforeBatch: async (fencedInTransaction) => {
         await r.hooks.beforeCheckpoint(out);
-        if (!(await heldLock.confirm())) {
-          throw new RunInterrupted(
-            'lock-lost',
-            `the lock of ${def.name} is no longer ours (the lease expired and another run took it over); stopped before the next batch`,
-            'another run carries on; if this keeps happening, raise --timeout (the lease is the time limit plus a margin)',
-          );
-        }
+        if (!(fencedInTransaction ? heldLock.held() : await heldLock.confirm())) throw lockLost(def.name);
         signals.check();
+      },
+      fence: {
+        begin: async (trx) => {
+          if (!(await heldLock.fence(trx))) throw lockLost(def.name);
+        },
+        beforeCommit: () => {
+          if (!heldLock.held()) throw lockLost(def.name);
+        },
       },
     });
 
@@ -258,7 +273,7 @@ async function realRun(r: RealRun): Promise<number> {
     const { reportRunEnd } = await import('../metrics/publish.js');
     await reportRunEnd({
       db, env: config.env, out, host, status, batchSize: common.batchSize,
-      run: { job: def.name, exitCode, startedAt: recorder.startedAt, finishedAt: new Date(), summary, failed: result?.failed },
+      run: { job: def.name, ...(shard ? { shard } : {}), exitCode, startedAt: recorder.startedAt, finishedAt: new Date(), summary, failed: result?.failed },
     });
     if (common.json) {
       out.emitJson({
@@ -288,6 +303,14 @@ function reportBatches(out: Output, ctx: RunContext): void {
   out.detail(
     `Batches: ${n(b.batches)} (size ${n(b.smallestBatchSize)}–${n(b.largestBatchSize)}, last ${n(b.lastBatchSize)}); ` +
       `longest transaction ${b.longestBatchMs} ms`,
+  );
+}
+
+function lockLost(job: string): RunInterrupted {
+  return new RunInterrupted(
+    'lock-lost',
+    `the lock of ${job} is no longer ours (the lease expired and another run took it over); stopped before the next batch`,
+    'another run carries on; if this keeps happening, raise --timeout (the lease is the time limit plus a margin)',
   );
 }
 

@@ -6,6 +6,7 @@ import type { JobDefinition } from '../registry.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { RunHooks } from './hooks.js';
 import type { Schema } from '../profiles/types.js';
+import type { Shard } from '../parse.js';
 
 export interface BatchSpec<Row extends { id: number }> {
   /** Shown in progress on a terminal, e.g. "deleting expired progress". */
@@ -97,6 +98,11 @@ export interface JobContext {
   readonly runId: number | null;
   /** Test seams (runner/hooks.ts); no-ops in production. */
   readonly hooks: RunHooks;
+  /**
+   * --shard i/n: this run takes only rows with `id % n = i`. Every selection the job makes passes
+   * it to its db function, which applies it with whereShard (db/shard.ts). Undefined: all rows.
+   */
+  readonly shard?: Shard;
   /**
    * Keyset batches: select → (checkpoint) → one short transaction per batch, honouring
    * --batch-size and --limit (shared by every loop of the run), with progress on a terminal.

@@ -204,3 +204,42 @@ describe('export schtasks: a global install and a project directory', () => {
     }
   });
 });
+
+describe('export k8s --shards n: Indexed Jobs for the shardable jobs', () => {
+  test('completionMode Indexed, completions and parallelism n, ONTIME_SHARDS=n; still Pod Security "restricted"', async () => {
+    const { manifests } = await k8s(['--shards', '3']);
+    assert.equal(manifests.length, scheduled.length);
+    const shardable = new Set(jobs.filter((j) => j.shardable).map((j) => j.name));
+    assert.ok(shardable.has('cleanup-survey-progress') && !shardable.has('prune-history'));
+    for (const m of manifests) {
+      const spec = m.spec.jobTemplate.spec;
+      const container = spec.template.spec.containers[0];
+      const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+      assert.deepEqual(restrictedViolations(spec.template.spec), [], m.metadata.name);
+      if (shardable.has(container.name)) {
+        assert.equal(spec.completionMode, 'Indexed', m.metadata.name);
+        assert.equal(spec.completions, 3);
+        assert.equal(spec.parallelism, 3);
+        assert.equal(spec.backoffLimit, 6, 'two retries per shard');
+        assert.equal(env.ONTIME_SHARDS, '3');
+        assert.equal(spec.template.spec.restartPolicy, 'Never', 'podFailurePolicy needs Never, Indexed or not');
+      } else {
+        assert.equal(spec.completionMode, undefined, `${m.metadata.name} is not sharded`);
+        assert.equal(env.ONTIME_SHARDS, undefined);
+      }
+    }
+    const plain = await k8s();
+    for (const m of plain.manifests) assert.equal(m.spec.jobTemplate.spec.completionMode, undefined);
+  });
+
+  test('--shards must be a whole number from 1 to 1000 (64); elsewhere than k8s it has no effect, and says so', async () => {
+    for (const bad of ['0', 'x', '1001']) {
+      const r = await runCli(['export', 'k8s', '--shards', bad], {});
+      assert.equal(r.code, 64, `${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /--shards/);
+    }
+    const cron = await runCli(['export', 'crontab', '--shards', '3', '--defaults'], {});
+    assert.equal(cron.code, 0, cron.stderr);
+    assert.match(cron.stderr, /--shards has no effect on crontab/);
+  });
+});

@@ -2,6 +2,8 @@
  * Hard deletion: soft-deleted surveys past the cutoff, their children deleted in bounded guarded
  * statements, then the survey rows in a last transaction; and a dry run's counts.
  */
+import { whereShard } from '../shard.js';
+import type { Shard } from '../../parse.js';
 import type { Knex } from 'knex';
 import type { Dialect } from '../../config.js';
 import { rawRows, toBool } from '../dialect.js';
@@ -16,7 +18,7 @@ import type { DueSurvey } from './soft-delete.js';
  * `hard-deletion-date` rule, whose hard_deletion_date has come (`hard_deletion_date <= cutoff`, the
  * cutoff being now: rules.hardDeletionCutoff()).
  */
-export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, afterId: number, size: number): Promise<DueSurvey[]> {
+export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, afterId: number, size: number, shard?: Shard): Promise<DueSurvey[]> {
   const n = surveyNames(db);
   const due = `s.${hardDeletionColumn(db)}`;
   const rows = await db({ s: n.surveysTable })
@@ -26,6 +28,7 @@ export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, af
     .whereNotNull(due)
     .whereRaw(readableSql(dialect, `s.${n.q(hardDeletionColumn(db))}`, 'instant'))
     .where(due, '<=', toDbInstant(dialect, cutoff))
+    .modify(whereShard, shard, 's.id')
     .where('s.id', '>', afterId)
     .orderBy('s.id')
     .limit(size);

@@ -1,4 +1,6 @@
 /** Soft deletion: live surveys whose deletion_date has passed, and the guarded UPDATE. */
+import { whereShard } from '../shard.js';
+import type { Shard } from '../../parse.js';
 import type { Knex } from 'knex';
 import type { Dialect } from '../../config.js';
 import { toBool } from '../dialect.js';
@@ -15,7 +17,7 @@ export interface DueSurvey {
 }
 
 /** Live surveys whose deletion_date has passed (`deletion_date <= now`). */
-export async function softDeletionDue(db: Db, dialect: Dialect, now: Date, afterId: number, size: number): Promise<DueSurvey[]> {
+export async function softDeletionDue(db: Db, dialect: Dialect, now: Date, afterId: number, size: number, shard?: Shard): Promise<DueSurvey[]> {
   const n = surveyNames(db);
   const rows = await db({ s: n.surveysTable })
     .select('s.id', 's.deletion_date as due_at')
@@ -25,6 +27,7 @@ export async function softDeletionDue(db: Db, dialect: Dialect, now: Date, after
     .whereNotNull('s.deletion_date')
     .whereRaw(readableSql(dialect, 's.deletion_date', 'instant'))
     .where('s.deletion_date', '<=', toDbInstant(dialect, now))
+    .modify(whereShard, shard, 's.id')
     .where('s.id', '>', afterId)
     .orderBy('s.id')
     .limit(size);

@@ -3,6 +3,8 @@
  * out, and recording it. Every instant is bound through toDbInstant, so SQLite's text comparison
  * stays chronological.
  */
+import { whereShard } from '../shard.js';
+import type { Shard } from '../../parse.js';
 import type { Dialect } from '../../config.js';
 import { affectedRows, toBool } from '../dialect.js';
 import { DAY_MS, toDbInstant } from '../time.js';
@@ -29,7 +31,7 @@ export interface WarningCandidate {
  * warning computed in SQL (so the boundaries are the database's own comparisons, microseconds
  * included) and whether that warning was already recorded for the current deletion_date.
  */
-export async function warningCandidates(db: Db, dialect: Dialect, now: Date, afterId: number, size: number): Promise<WarningCandidate[]> {
+export async function warningCandidates(db: Db, dialect: Dialect, now: Date, afterId: number, size: number, shard?: Shard): Promise<WarningCandidate[]> {
   const at = (days: number) => toDbInstant(dialect, new Date(now.getTime() + days * DAY_MS));
   const daysCase = `CASE WHEN s.deletion_date <= ? THEN 1 WHEN s.deletion_date <= ? THEN 7 ELSE 30 END`;
   const n = surveyNames(db);
@@ -50,6 +52,7 @@ export async function warningCandidates(db: Db, dialect: Dialect, now: Date, aft
     .whereRaw(readableSql(dialect, 's.deletion_date', 'instant'))
     .where('s.deletion_date', '>', toDbInstant(dialect, now))
     .where('s.deletion_date', '<=', at(30))
+    .modify(whereShard, shard, 's.id')
     .where('s.id', '>', afterId)
     .orderBy('s.id')
     .limit(size);

@@ -86,12 +86,12 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
   const oneStatement = !dryRun && (await canDeleteReturning(ctx.db, ctx.dialect));
   const totals = await ctx.eachBatch<ProgressRow>({
     label: 'deleting expired survey progress',
-    select: (afterId, size) => selectExpiredProgress(ctx.db, ctx.dialect, ctx.now, staleBefore, afterId, size),
+    select: (afterId, size) => selectExpiredProgress(ctx.db, ctx.dialect, ctx.now, staleBefore, afterId, size, ctx.shard),
     preview: tally,
     ...(oneStatement
       ? {
           async take(trx: Knex.Transaction, afterId: number, size: number) {
-            const deletedRows = await deleteExpiredProgressBatch(trx, ctx.dialect, ctx.now, staleBefore, afterId, size);
+            const deletedRows = await deleteExpiredProgressBatch(trx, ctx.dialect, ctx.now, staleBefore, afterId, size, ctx.shard);
             if (deletedRows.length > 0) await recordDeleted(trx, deletedRows);
             return deletedRows;
           },

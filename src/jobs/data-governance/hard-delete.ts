@@ -36,7 +36,7 @@ export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, not
   const totals = await ctx.eachPage<DueSurvey>({
     label: HARD_DELETE_LABEL,
     countsItself: true,
-    select: (afterId, size) => hardDeletionDue(ctx.db, ctx.dialect, cutoff, afterId, size),
+    select: (afterId, size) => hardDeletionDue(ctx.db, ctx.dialect, cutoff, afterId, size, ctx.shard),
     handle: async (due, page) => {
       const free = due.filter((r) => !r.held);
       for (const survey of due) {

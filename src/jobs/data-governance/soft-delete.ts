@@ -17,7 +17,7 @@ export async function softDeleteDue(ctx: JobContext, tally: GovernanceTally, not
   const totals = await ctx.eachPage<DueSurvey>({
     label: SOFT_DELETE_LABEL,
     countsItself: true,
-    select: (afterId, size) => softDeletionDue(ctx.db, ctx.dialect, ctx.now, afterId, size),
+    select: (afterId, size) => softDeletionDue(ctx.db, ctx.dialect, ctx.now, afterId, size, ctx.shard),
     handle: async (rows, page) => {
       const due = rows.filter((r) => !r.held);
       for (const r of rows) {

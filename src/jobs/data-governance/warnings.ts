@@ -54,7 +54,7 @@ export async function sendWarnings(ctx: JobContext, tally: GovernanceTally, note
     // Candidates already warned or held use no --limit, so pages are full; each warning takes one.
     countsItself: true,
     limitCapsPage: false,
-    select: (afterId, size) => warningCandidates(ctx.db, ctx.dialect, ctx.now, afterId, size),
+    select: (afterId, size) => warningCandidates(ctx.db, ctx.dialect, ctx.now, afterId, size, ctx.shard),
     handle: async (rows, page) => {
       for (const row of rows) {
         const deletionDate = fromDbInstant(row.deletion_date)!;

@@ -93,7 +93,7 @@ const releaseScheduledCases: JobHandler = async (ctx) => {
     );
   const totals = await ctx.eachBatch<CaseReleaseRow>({
     label: 'releasing scheduled cases',
-    select: (afterId, size) => selectDueForRelease(db, window, afterId, size),
+    select: (afterId, size) => selectDueForRelease(db, window, afterId, size, ctx.shard),
     preview(rows) {
       released += rows.length;
       if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would be released (${describeDue(r)})`);
@@ -119,9 +119,9 @@ const releaseScheduledCases: JobHandler = async (ctx) => {
     },
   });
 
-  const heldQuery = heldBackQuery(db, dialect, today);
+  const heldQuery = heldBackQuery(db, dialect, today, ctx.shard);
   const heldBack = await countCases(heldQuery);
-  const waitingQuery = batchTimeReached ? null : waitingForBatchQuery(db, dialect, today);
+  const waitingQuery = batchTimeReached ? null : waitingForBatchQuery(db, dialect, today, ctx.shard);
   const waiting = waitingQuery ? await countCases(waitingQuery) : 0;
   if (out.verbose) {
     await eachListedRow((afterId, size) => pageOf(heldQuery, afterId, size), (r) => out.detail(`  case ${r.id} (${r.reference}): held back, ${holdText(r)}`));

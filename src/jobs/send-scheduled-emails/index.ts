@@ -265,7 +265,7 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
     totals = await ctx.eachPage<DueCaseEmail>({
       label: 'sending scheduled emails',
       autoSize: PAGE_SIZE,
-      select: (afterId, size) => dueCaseEmails(db, dialect, ctx.today, afterId, size),
+      select: (afterId, size) => dueCaseEmails(db, dialect, ctx.today, afterId, size, ctx.shard),
       handle: async (rows) => {
         due += rows.length;
         const page: Pending[] = [];

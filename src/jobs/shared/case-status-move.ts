@@ -107,7 +107,7 @@ export async function runStatusMove(ctx: JobContext, options: StatusMoveOptions)
   let leftAlone = 0;
   const totals = await ctx.eachBatch<CaseStatusRow>({
     label: `moving cases from status ${move.from} to ${move.to}`,
-    select: (afterId, size) => selectCasesAtStatus(ctx.db, move.from, move.ids, afterId, size),
+    select: (afterId, size) => selectCasesAtStatus(ctx.db, move.from, move.ids, afterId, size, ctx.shard),
     preview(rows) {
       moved += rows.length;
       if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would move ${move.from} → ${move.to}`);

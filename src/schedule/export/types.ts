@@ -2,7 +2,7 @@
 import type { JobDefinition } from '../../registry.js';
 
 /** The part of a registry entry an exporter reads. */
-export type ExportJob = Pick<JobDefinition, 'name' | 'alias' | 'description' | 'schedule' | 'timeoutSeconds' | 'runArgs' | 'external'>;
+export type ExportJob = Pick<JobDefinition, 'name' | 'alias' | 'description' | 'schedule' | 'timeoutSeconds' | 'runArgs' | 'external' | 'shardable'>;
 
 export interface ExportOptions {
   /**
@@ -24,6 +24,8 @@ export interface ExportOptions {
   version?: string;
   /** systemd RandomizedDelaySec, in seconds. */
   randomizedDelaySec?: number;
+  /** k8s: run every shardable job as an Indexed Job of this many pods, one shard each (--shards). */
+  shards?: number;
   /** ONTIME_TIMEZONE: the zone schedules are read in. */
   timeZone: string;
   /** Where the schedules came from, for the header comment (default: the built-in defaults). */
