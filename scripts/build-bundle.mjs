@@ -12,7 +12,7 @@
  * chunk of its own that only the commands using them load.
  * tsc's dist/ stays as it is: tests import its modules, and the supervisor of external jobs is
  * started from dist/jobs/external/supervisor.js.
- * Run by `npm run build` after tsc.  esbuild is a devDependency (also used by tsx); an installed
+ * Run by `npm run build` after tsc. esbuild is a devDependency (also used by tsx); an installed
  * package never builds.
  */
 import { build } from 'esbuild';
