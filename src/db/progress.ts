@@ -58,9 +58,7 @@ export function selectExpiredProgress(
  * MariaDB (single-table `DELETE … RETURNING` since 10.0), not MySQL proper.
  */
 export async function canDeleteReturning(db: Knex, dialect: Dialect): Promise<boolean> {
-  // Measured (docs/performance.md): on PostgreSQL and SQLite the one-statement form
-  // `DELETE … WHERE id IN (SELECT … ORDER BY id LIMIT n)` was no faster than select + delete and
-  // held its transaction longer, so only MariaDB's `DELETE … ORDER BY id LIMIT n RETURNING` is used.
+  // PostgreSQL and SQLite use deleteExpiredProgressRange (a primary-key range) instead.
   if (dialect !== 'mysql') return false;
   const [rows] = (await db.raw('SELECT VERSION() AS v')) as [Array<{ v: string }>];
   return /mariadb/i.test(String(rows[0]?.v ?? ''));
@@ -94,3 +92,33 @@ export async function deleteExpiredProgressBatch(
   return rows.sort((a, b) => a.id - b.id);
 }
 
+
+/**
+ * PostgreSQL and SQLite: delete the next batch of expired progress in one statement, returning
+ * the rows deleted (in id order). The batch is a primary-key range: its upper end is the id of the
+ * `size`-th expired row after `afterId`, found by a scalar subquery over the primary key (an
+ * InitPlan on PostgreSQL), so the DELETE itself is an index range scan `id > a AND id <= b`.
+ * `DELETE … WHERE id IN (SELECT … LIMIT n)` is not used: PostgreSQL plans it as a hash semi-join
+ * over a scan of every expired row, for every batch (docs/performance.md).
+ *
+ * The expiry predicate is part of the DELETE, so a draft touched meanwhile stays: PostgreSQL
+ * re-checks it on the row's latest version, SQLite has one writer. Both parts read one snapshot,
+ * so the range holds at most `size` expired rows and --limit stays exact.
+ */
+export async function deleteExpiredProgressRange(
+  trx: Knex.Transaction,
+  dialect: Dialect,
+  now: Date,
+  staleBefore: Date,
+  afterId: number,
+  size: number,
+): Promise<ProgressRow[]> {
+  const picked = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).select('id').where('id', '>', afterId).orderBy('id').limit(size);
+  const upper = trx.from(picked.as('picked')).max('id');
+  const del = expiredProgress(trx('survey_progress'), dialect, now, staleBefore).where('id', '>', afterId).where('id', '<=', upper).del();
+  // RETURNING appended by hand: knex drops a DELETE's returning list on better-sqlite3.
+  const { sql, bindings } = del.toSQL();
+  const rows = rawRows<ProgressRow>(await trx.raw(`${sql} RETURNING ${PROGRESS_COLUMNS.join(', ')}`, bindings as readonly Knex.Value[]));
+  for (const r of rows) r.id = Number(r.id);
+  return rows.sort((a, b) => a.id - b.id);
+}
