@@ -61,7 +61,8 @@ async function statementsOf(knex: Knex, body: (trx: Knex.Transaction) => Promise
 async function fullScans(db: TestDatabase, table: string, s: Captured): Promise<string[]> {
   const { knex, dialect } = db;
   if (dialect === 'postgres') {
-    const result = await knex.raw(`EXPLAIN (FORMAT JSON) ${s.sql}`, s.bindings as Knex.RawBinding[]);
+    // knex reports PostgreSQL statements with $n placeholders, numbered in binding order.
+    const result = await knex.raw(`EXPLAIN (FORMAT JSON) ${s.sql.replace(/\$\d+/g, '?')}`, s.bindings as Knex.RawBinding[]);
     const found: string[] = [];
     const walk = (node: Record<string, any>) => {
       if (node['Relation Name'] === table && (node['Node Type'] === 'Seq Scan' || node['Node Type'] === 'Bitmap Heap Scan')) found.push(`${node['Node Type']} on ${table}`);
