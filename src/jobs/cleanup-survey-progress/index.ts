@@ -11,6 +11,7 @@ import {
   expiredProgress,
   progressKind,
   PROGRESS_COLUMNS,
+  PROGRESS_KIND_COLUMNS,
   selectExpiredProgress,
   type ProgressKind,
   type ProgressRow,
@@ -92,7 +93,7 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) =
     ...(deleteBatch
       ? {
           async take(trx: Knex.Transaction, afterId: number, size: number) {
-            const deletedRows = await deleteBatch(trx, ctx.dialect, ctx.now, staleBefore, afterId, size);
+            const deletedRows = await deleteBatch(trx, ctx.dialect, ctx.now, staleBefore, afterId, size, ctx.verbose ? PROGRESS_COLUMNS : PROGRESS_KIND_COLUMNS);
             if (deletedRows.length > 0) await recordDeleted(trx, deletedRows);
             return deletedRows;
           },
