@@ -20,7 +20,7 @@ import {
   type ReleaseWindow,
   type StatusMove,
 } from '../../src/db/cases.js';
-import { deleteExpiredProgressBatch, deleteExpiredProgressRange, expiredProgress, PROGRESS_COLUMNS, selectExpiredProgress } from '../../src/db/progress.js';
+import { deleteExpiredProgressBatch, deleteExpiredProgressRange, expiredProgress, PROGRESS_COLUMNS, PROGRESS_KIND_COLUMNS, selectExpiredProgress } from '../../src/db/progress.js';
 import { DAY_MS, utcDay } from '../../src/db/time.js';
 import { BenchDatabases, probe, type BenchDatabase, type BenchDbName } from './database.js';
 import { median } from './process.js';
@@ -60,13 +60,13 @@ function contests(db: BenchDatabase, now: Date, mariadb: boolean): Contest[] {
         },
         dialect !== 'mysql'
           ? async (trx, afterId, size) => {
-              const rows = await deleteExpiredProgressRange(trx, dialect, now, stale, afterId, size);
+              const rows = await deleteExpiredProgressRange(trx, dialect, now, stale, afterId, size, PROGRESS_KIND_COLUMNS);
               await progressAudit(trx, rows.length);
               return rows.length;
             }
           : mariadb
             ? async (trx, afterId, size) => {
-                const rows = await deleteExpiredProgressBatch(trx, dialect, now, stale, afterId, size);
+                const rows = await deleteExpiredProgressBatch(trx, dialect, now, stale, afterId, size, PROGRESS_KIND_COLUMNS);
                 await progressAudit(trx, rows.length);
                 return rows.length;
               }
@@ -83,7 +83,7 @@ function contests(db: BenchDatabase, now: Date, mariadb: boolean): Contest[] {
           await auditMany(trx, source(db, now), moved.map((id) => ({ action: 'case.status_changed', subjectType: 'case', subjectId: id, details: { from: 10, to: 15 } })));
           return moved.length;
         },
-        async (trx, afterId, size) => (await takeStatusMoveBatch(trx, move, 'case.status_changed', afterId, size)).length,
+        dialect === 'mysql' ? null : async (trx, afterId, size) => (await takeStatusMoveBatch(trx, move, 'case.status_changed', afterId, size)).length,
       ],
     },
     {
@@ -96,7 +96,7 @@ function contests(db: BenchDatabase, now: Date, mariadb: boolean): Contest[] {
           await auditMany(trx, source(db, now), done.map((id) => ({ action: 'case.released', subjectType: 'case', subjectId: id, details: {} })));
           return done.length;
         },
-        dialect === 'mysql' ? null : async (trx, afterId, size) => (await takeReleaseBatch(trx, window, { actor: 'job:bench', runId: null }, now, afterId, size)).length,
+        dialect === 'mysql' ? null : async (trx, afterId, size) => (await takeReleaseBatch(trx, window, { actor: 'job:bench', runId: null }, now, afterId, size, ['id'])).length,
       ],
     },
   ];

@@ -210,38 +210,31 @@ const PG_AUDIT_INSERT = `INSERT INTO audit_log (at, actor, action, subject_type,
  *
  * PostgreSQL: one data-modifying CTE, one round trip (UPDATE over the id range, then both
  * INSERT … SELECT from its RETURNING). SQLite: `UPDATE … RETURNING` over the same range, then the
- * rows as multi-row INSERTs. MariaDB has no UPDATE … RETURNING: the batch is picked and locked by
- * one `SELECT … ORDER BY id LIMIT n FOR UPDATE` (the status index holds (status, id), so that is a
- * range read of due rows only), then moved by id.
+ * rows as multi-row INSERTs. Not for MariaDB: it has no UPDATE … RETURNING, and picking the batch
+ * with a locking `SELECT … ORDER BY id LIMIT n FOR UPDATE` measured slower there than
+ * moveCaseStatus after a keyset select (docs/performance.md).
  */
 export async function takeStatusMoveBatch(trx: Knex.Transaction, move: StatusMove, action: string, afterId: number, size: number): Promise<CaseStatusRow[]> {
   const at = toDbInstant(move.dialect, move.now);
   const details = JSON.stringify({ from: move.from, to: move.to });
   const atFrom = () => trx('cases').where('status', move.from);
-  let moved: CaseStatusRow[];
-  if (move.dialect === 'mysql') {
-    moved = await atFrom().select('id', 'reference', 'status').where('id', '>', afterId).orderBy('id').limit(size).forUpdate();
-    if (moved.length > 0) await atFrom().whereIn('id', moved.map((r) => r.id)).update({ status: move.to, updated_at: at });
-  } else {
-    const update = atFrom()
-      .where('id', '>', afterId)
-      .where('id', '<=', batchUpperId(trx, atFrom(), afterId, size))
-      .update({ status: move.to, updated_at: at })
-      .returning(['id', 'reference', 'status']);
-    if (move.dialect === 'postgres') {
-      const u = update.toSQL();
-      const sql = `WITH moved AS (${u.sql}),
-        history AS (INSERT INTO case_status_history (case_id, from_status, to_status, changed_at, source, run_id)
-          SELECT moved.id, ?::integer, ?::integer, ?::timestamptz, ?, ?::bigint FROM moved ORDER BY moved.id),
-        logged AS (${PG_AUDIT_INSERT}
-          SELECT ?::timestamptz, ?, ?, 'case', moved.id::text, ?, ?::bigint FROM moved ORDER BY moved.id)
-        SELECT id, reference, status FROM moved ORDER BY id`;
-      const bindings = [...(u.bindings as Knex.Value[]), move.from, move.to, at, move.source, move.runId, at, move.source, action, details, move.runId];
-      return rawRows<CaseStatusRow>(await trx.raw(sql, bindings)).map((r) => ({ ...r, id: Number(r.id), status: Number(r.status) }));
-    }
-    moved = await update;
+  const update = atFrom()
+    .where('id', '>', afterId)
+    .where('id', '<=', batchUpperId(trx, atFrom(), afterId, size))
+    .update({ status: move.to, updated_at: at })
+    .returning(['id', 'reference', 'status']);
+  if (move.dialect === 'postgres') {
+    const u = update.toSQL();
+    const sql = `WITH moved AS (${u.sql}),
+      history AS (INSERT INTO case_status_history (case_id, from_status, to_status, changed_at, source, run_id)
+        SELECT moved.id, ?::integer, ?::integer, ?::timestamptz, ?, ?::bigint FROM moved ORDER BY moved.id),
+      logged AS (${PG_AUDIT_INSERT}
+        SELECT ?::timestamptz, ?, ?, 'case', moved.id::text, ?, ?::bigint FROM moved ORDER BY moved.id)
+      SELECT id, reference, status FROM moved ORDER BY id`;
+    const bindings = [...(u.bindings as Knex.Value[]), move.from, move.to, at, move.source, move.runId, at, move.source, action, details, move.runId];
+    return rawRows<CaseStatusRow>(await trx.raw(sql, bindings)).map((r) => ({ ...r, id: Number(r.id), status: Number(r.status) }));
   }
-  moved = moved.map((r) => ({ ...r, id: Number(r.id), status: move.to })).sort((a, b) => a.id - b.id);
+  const moved: CaseStatusRow[] = (await update).map((r: CaseStatusRow) => ({ ...r, id: Number(r.id), status: move.to })).sort((a: CaseStatusRow, b: CaseStatusRow) => a.id - b.id);
   const ids = moved.map((r) => r.id);
   await insertStatusHistory(trx, move, ids);
   await auditMany(trx, { actor: move.source, runId: move.runId, now: move.now, dialect: move.dialect }, ids.map((id) => ({ action, subjectType: 'case', subjectId: id, details: { from: move.from, to: move.to } })));
@@ -254,7 +247,8 @@ export async function takeStatusMoveBatch(trx: Knex.Transaction, move: StatusMov
  * released in id order. The whole release rule is part of the UPDATE, so a case released or put
  * on hold meanwhile is left. PostgreSQL: one data-modifying CTE over the id range; SQLite:
  * `UPDATE … RETURNING` over the range, then the audit rows. Not for MariaDB (no UPDATE …
- * RETURNING; releaseCases locks and re-reads there).
+ * RETURNING; releaseCases locks and re-reads there). On PostgreSQL the rows carry `columns` only
+ * (the id alone spares the driver parsing three dates a row when nothing lists them).
  */
 export async function takeReleaseBatch(
   trx: Knex.Transaction,
@@ -263,6 +257,7 @@ export async function takeReleaseBatch(
   now: Date,
   afterId: number,
   size: number,
+  columns: readonly string[] = RELEASE_COLUMNS,
 ): Promise<CaseReleaseRow[]> {
   const at = toDbInstant(w.dialect, now);
   const update = dueForRelease(trx('cases'), w)
@@ -277,7 +272,7 @@ export async function takeReleaseBatch(
         SELECT ?::timestamptz, ?, 'case.released', 'case', released.id::text,
           '{"scheduledReleaseDate":"' || to_char(released.scheduled_release_date, 'YYYY-MM-DD') || '"}', ?::bigint
         FROM released ORDER BY released.id)
-      SELECT ${RELEASE_COLUMNS.join(', ')} FROM released ORDER BY id`;
+      SELECT ${columns.join(', ')} FROM released ORDER BY id`;
     const rows = rawRows<CaseReleaseRow>(await trx.raw(sql, [...(u.bindings as Knex.Value[]), at, audit.actor, audit.runId]));
     return rows.map((r) => ({ ...r, id: Number(r.id) }));
   }

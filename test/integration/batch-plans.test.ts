@@ -141,6 +141,8 @@ forEachDatabase('batch statement plans', (db) => {
     await assertNoFullScan(db(), 'cases', 'select', await statementsOf(knex, (trx) => selectCasesAtStatus(trx, 10, undefined, AFTER, SIZE)));
     const ids = (await selectCasesAtStatus(knex, 10, undefined, AFTER, SIZE)).map((r) => Number(r.id));
     await assertNoFullScan(db(), 'cases', 'move by ids', await statementsOf(knex, (trx) => moveCaseStatus(trx, move, ids)));
-    await assertNoFullScan(db(), 'cases', 'one-statement move', await statementsOf(knex, (trx) => takeStatusMoveBatch(trx, move, 'case.status_changed', AFTER, SIZE)));
+    if (dialect !== 'mysql') {
+      await assertNoFullScan(db(), 'cases', 'one-statement move', await statementsOf(knex, (trx) => takeStatusMoveBatch(trx, move, 'case.status_changed', AFTER, SIZE)));
+    }
   });
 });

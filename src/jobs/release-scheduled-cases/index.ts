@@ -105,7 +105,7 @@ const releaseScheduledCases: JobHandler = async (ctx) => {
       ? {}
       : {
           async take(trx: Knex.Transaction, afterId: number, size: number) {
-            const done = await takeReleaseBatch(trx, window, ctx, ctx.now, afterId, size);
+            const done = await takeReleaseBatch(trx, window, ctx, ctx.now, afterId, size, ctx.verbose ? undefined : ['id']);
             released += done.length;
             if (ctx.verbose) for (const r of done) out.detail(`  case ${r.id} (${r.reference}): released (${describeDue(r)})`);
             return done;

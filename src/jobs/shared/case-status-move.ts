@@ -114,9 +114,9 @@ export async function runStatusMove(ctx: JobContext, options: StatusMoveOptions)
       moved += rows.length;
       if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would move ${move.from} → ${move.to}`);
     },
-    // Without --ids a real run picks, moves and records each batch in one statement where the
-    // database allows (db/cases.ts): the status is re-checked by the UPDATE itself.
-    ...(move.ids
+    // Without --ids, PostgreSQL and SQLite pick, move and record each batch in one statement
+    // (db/cases.ts), the status re-checked by the UPDATE itself; MariaDB selects, then moves.
+    ...(move.ids || ctx.dialect === 'mysql'
       ? {}
       : {
           async take(trx: Knex.Transaction, afterId: number, size: number) {
