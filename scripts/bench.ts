@@ -26,6 +26,7 @@ import {
   type StartupResult,
 } from './bench/report.js';
 import { seedAll, seedMailCases, sizesAt, type SeedSizes } from './bench/seed.js';
+import { ratioTargets, renderRatioTable } from './bench/ratios.js';
 import { startLoopbackSmtp, type LoopbackSmtp } from './bench/smtp.js';
 import { measureLightRuns, renderLight, type LightResult } from './bench/light.js';
 import { wholeSecond } from './bench/sql.js';
@@ -402,7 +403,7 @@ async function main(): Promise<number> {
     await smtp.close();
     cleanupScratch();
   }
-  const targets = checkTargets(results, startup, opts.scale);
+  const targets = [...checkTargets(results, startup, opts.scale), ...ratioTargets(results, opts.scale)];
   const report = {
     command,
     commit: gitCommit(),
@@ -430,6 +431,7 @@ async function main(): Promise<number> {
   writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
   process.stdout.write('\n' + renderTable(results, startup, targets) + '\n');
   if (light.length) process.stdout.write('\n' + renderLight(light) + '\n');
+  process.stdout.write('\n' + renderRatioTable(results) + '\n');
   process.stdout.write(
     `\n${command} at ${report.commit ?? 'unknown commit'}: ${(report.totalMs / 1000).toFixed(0)} s on ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; ` +
       `${results.map((r) => `${r.name} ${r.version ?? '(not available)'}`).join(', ')}\nwrote ${opts.out}\n`,

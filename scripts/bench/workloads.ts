@@ -1,5 +1,5 @@
 /**
- * The four batch jobs as the benchmark sees them: how many items are due (counted before the run
+ * The batch jobs as the benchmark sees them: how many items are due (counted before the run
  * and again after it: what is left), and the raw baseline — the set-based statements a DBA would
  * write for the same work, audit/history rows included, in one transaction.
  */
@@ -122,6 +122,31 @@ export const weeklyPending: Workload = {
   },
 };
 
+// ── weekly-paid-update ────────────────────────────────────────────────────────────────────────
+// Runs after weekly-pending-payment-update on the same seed, so it also moves the cases that job
+// moved to 15; the raw side runs in the same order on an identical seed and sees the same set.
+const paid = (knex: Knex) => knex('cases').where('status', 15);
+
+export const weeklyPaid: Workload = {
+  job: 'weekly-paid-update',
+  unit: 'cases 15→20',
+  due: (knex) => count(paid(knex)),
+  async raw(knex, dialect, now) {
+    const actor = 'job:weekly-paid-update';
+    const at = toDbInstant(dialect, now);
+    return inTransaction(knex, async (trx) => {
+      await insertSelect(
+        trx,
+        'case_status_history',
+        ['case_id', 'from_status', 'to_status', 'changed_at', 'source', 'run_id'],
+        paid(trx).select('id', trx.raw('15'), trx.raw('20'), trx.raw('?', [at]), trx.raw('?', [actor]), trx.raw('NULL')),
+      );
+      await insertSelect(trx, 'audit_log', AUDIT_COLUMNS, auditSelect(trx, dialect, now, paid(trx), actor, 'case.status_changed', 'case', `'{"from":15,"to":20}'`));
+      return paid(trx).update({ status: 20, updated_at: at });
+    });
+  },
+};
+
 // ── process-data-governance ───────────────────────────────────────────────────────────────────
 function notHeld(q: Knex.QueryBuilder): Knex.QueryBuilder {
   return q.whereNotExists(function () {
@@ -190,4 +215,4 @@ export const cleanup: Workload = {
  * In this order on one seed: the case jobs touch different columns; cleanup runs before
  * governance because hard deletion also removes progress rows.
  */
-export const WORKLOADS: Workload[] = [release, weeklyPending, cleanup, governance];
+export const WORKLOADS: Workload[] = [release, weeklyPending, weeklyPaid, cleanup, governance];

@@ -7,11 +7,12 @@ import { whereShard } from './shard.js';
 import type { Shard } from '../parse.js';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
-import { mapped } from './schema.js';
+import { identFor, mapped, ownTables } from './schema.js';
 import { whereNotOnHold, whereOnHold } from './case-holds.js';
-import { rowsPerInsert } from './audit.js';
+import { auditMany, rowsPerInsert } from './audit.js';
+import { rawRows } from './dialect.js';
 import { caseReads, whereReadable } from './readable.js';
-import { toDbInstant } from './time.js';
+import { fromDbDay, toDbInstant } from './time.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -187,3 +188,112 @@ async function insertStatusHistory(trx: Knex.Transaction, move: StatusMove, move
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// One statement per batch: pick, change and record a batch inside its own transaction
+
+/**
+ * The upper end of the next batch: the id of the `size`-th row of `due` after `afterId`, as a
+ * scalar subquery over the primary key. The changing statement then reads `id > a AND id <= b`
+ * plus its own condition, an index range scan (an InitPlan on PostgreSQL), where
+ * `id IN (SELECT … LIMIT n)` plans as a scan of every due row for every batch. Both read one
+ * snapshot, so the range holds at most `size` due rows and --limit stays exact.
+ */
+function batchUpperId(trx: Knex.Transaction, due: Knex.QueryBuilder, afterId: number, size: number): Knex.QueryBuilder {
+  return trx.from(due.select('id').where('id', '>', afterId).orderBy('id').limit(size).as('picked')).max('id');
+}
+
+/** Instants and ids bound into a PostgreSQL INSERT … SELECT need their types said. */
+const pgAuditInsert = (trx: Knex.Transaction) =>
+  `INSERT INTO ${identFor(trx)(ownTables(trx).auditLog)} (at, actor, action, subject_type, subject_id, details, run_id)`;
+
+/**
+ * Move the next batch of cases at `from` (at most `size`, id > afterId) to `to`, with a history
+ * and an audit row (`action`, details `{"from":…,"to":…}`) for each, and return the cases moved
+ * in id order. The status condition is part of the UPDATE, so a case changed meanwhile is left.
+ *
+ * PostgreSQL: one data-modifying CTE, one round trip (UPDATE over the id range, then both
+ * INSERT … SELECT from its RETURNING). SQLite: `UPDATE … RETURNING` over the same range, then the
+ * rows as multi-row INSERTs. Not for MariaDB: it has no UPDATE … RETURNING, and picking the batch
+ * with a locking `SELECT … ORDER BY id LIMIT n FOR UPDATE` measured slower there than
+ * moveCaseStatus after a keyset select (docs/performance.md).
+ */
+export async function takeStatusMoveBatch(
+  trx: Knex.Transaction,
+  move: StatusMove,
+  action: string,
+  afterId: number,
+  size: number,
+  shard?: Shard,
+): Promise<CaseStatusRow[]> {
+  const at = toDbInstant(move.dialect, move.now);
+  const details = JSON.stringify({ from: move.from, to: move.to });
+  const atFrom = () => trx(mapped(trx, 'cases').table).where('status', move.from).modify(whereShard, shard);
+  const update = atFrom()
+    .where('id', '>', afterId)
+    .where('id', '<=', batchUpperId(trx, atFrom(), afterId, size))
+    .update({ status: move.to, updated_at: at })
+    .returning(['id', 'reference', 'status']);
+  if (move.dialect === 'postgres') {
+    const u = update.toSQL();
+    const sql = `WITH moved AS (${u.sql}),
+      history AS (INSERT INTO ${identFor(trx)(mapped(trx, 'caseStatusHistory').table)} (case_id, from_status, to_status, changed_at, source, run_id)
+        SELECT moved.id, ?::integer, ?::integer, ?::timestamptz, ?, ?::bigint FROM moved ORDER BY moved.id),
+      logged AS (${pgAuditInsert(trx)}
+        SELECT ?::timestamptz, ?, ?, 'case', moved.id::text, ?, ?::bigint FROM moved ORDER BY moved.id)
+      SELECT id, reference, status FROM moved ORDER BY id`;
+    const bindings = [...(u.bindings as Knex.Value[]), move.from, move.to, at, move.source, move.runId, at, move.source, action, details, move.runId];
+    return rawRows<CaseStatusRow>(await trx.raw(sql, bindings)).map((r) => ({ ...r, id: Number(r.id), status: Number(r.status) }));
+  }
+  const moved: CaseStatusRow[] = (await update).map((r: CaseStatusRow) => ({ ...r, id: Number(r.id), status: move.to })).sort((a: CaseStatusRow, b: CaseStatusRow) => a.id - b.id);
+  const ids = moved.map((r) => r.id);
+  await insertStatusHistory(trx, move, ids);
+  await auditMany(trx, { actor: move.source, runId: move.runId, now: move.now, dialect: move.dialect }, ids.map((id) => ({ action, subjectType: 'case', subjectId: id, details: { from: move.from, to: move.to } })));
+  return moved;
+}
+
+/**
+ * Release the next batch of due cases (at most `size`, id > afterId) with an audit row
+ * (`case.released`, details `{"scheduledReleaseDate":"YYYY-MM-DD"}`) for each; returns the cases
+ * released in id order. The whole release rule is part of the UPDATE, so a case released or put
+ * on hold meanwhile is left. PostgreSQL: one data-modifying CTE over the id range; SQLite:
+ * `UPDATE … RETURNING` over the range, then the audit rows. Not for MariaDB (no UPDATE …
+ * RETURNING; releaseCases locks and re-reads there). On PostgreSQL the rows carry `columns` only
+ * (the id alone spares the driver parsing three dates a row when nothing lists them).
+ */
+export async function takeReleaseBatch(
+  trx: Knex.Transaction,
+  w: ReleaseWindow,
+  audit: { actor: string; runId: number | null },
+  now: Date,
+  afterId: number,
+  size: number,
+  columns: readonly string[] = RELEASE_COLUMNS,
+  shard?: Shard,
+): Promise<CaseReleaseRow[]> {
+  const at = toDbInstant(w.dialect, now);
+  const due = () => dueForRelease(trx(mapped(trx, 'cases').table), w).modify(whereShard, shard);
+  const update = due()
+    .where('id', '>', afterId)
+    .where('id', '<=', batchUpperId(trx, due(), afterId, size))
+    .update({ actual_release_date: at, updated_at: at })
+    .returning(RELEASE_COLUMNS);
+  if (w.dialect === 'postgres') {
+    const u = update.toSQL();
+    const sql = `WITH released AS (${u.sql}),
+      logged AS (${pgAuditInsert(trx)}
+        SELECT ?::timestamptz, ?, 'case.released', 'case', released.id::text,
+          '{"scheduledReleaseDate":"' || to_char(released.scheduled_release_date, 'YYYY-MM-DD') || '"}', ?::bigint
+        FROM released ORDER BY released.id)
+      SELECT ${columns.map(identFor(trx)).join(', ')} FROM released ORDER BY id`;
+    const rows = rawRows<CaseReleaseRow>(await trx.raw(sql, [...(u.bindings as Knex.Value[]), at, audit.actor, audit.runId]));
+    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+  const rows: CaseReleaseRow[] = (await update).map((r: CaseReleaseRow) => ({ ...r, id: Number(r.id) })).sort((a: CaseReleaseRow, b: CaseReleaseRow) => a.id - b.id);
+  await auditMany(
+    trx,
+    { ...audit, now, dialect: w.dialect },
+    rows.map((r) => ({ action: 'case.released', subjectType: 'case', subjectId: r.id, details: { scheduledReleaseDate: fromDbDay(r.scheduled_release_date) } })),
+  );
+  return rows;
+}

@@ -172,4 +172,35 @@ forEachDatabase('batch sizing', (db) => {
       assert.deepEqual(other.history, auto!.history, `--batch-size ${other.sizing}: history rows`);
     }
   });
+  test('weekly-pending-payment-update: auto, 1 and 7 move the same cases and write the same audit and history rows', async () => {
+    const snapshots = [];
+    for (const sizing of SIZINGS) {
+      await db().reset();
+      // Every 28th case is at another status: interleaved rows the move must leave alone.
+      const rows = Array.from({ length: DUE + KEPT }, (_, i) => ({ reference: `W-${String(i).padStart(5, '0')}`, title: 'sizing', status: i % 28 === 27 ? 20 : 10 }));
+      await insertMany(db().knex, 'cases', rows, 500);
+      const index = indexOf(await db().knex('cases').orderBy('id').pluck('id'));
+      const res = await runCli(['weekly-pending-payment-update', '--now', NOW, '--json', '--batch-size', sizing], env());
+      assert.equal(res.code, 0, res.stderr);
+      const { batches: _b, ...summary } = json(res.stdout).summary;
+      snapshots.push({
+        sizing,
+        summary,
+        moved: await db().knex('cases').where('status', 15).orderBy('reference').pluck('reference'),
+        audit: await rowsOf(db().knex, 'audit_log', index, 'subject_id'),
+        history: await rowsOf(db().knex, 'case_status_history', index, 'case_id'),
+      });
+    }
+    const [auto, ...fixed] = snapshots;
+    const due = DUE + KEPT - Math.floor((DUE + KEPT) / 28);
+    assert.equal(auto!.moved.length, due);
+    assert.equal(auto!.audit.length, due);
+    assert.equal(auto!.history.length, due);
+    for (const other of fixed) {
+      assert.deepEqual(other.summary, auto!.summary, `--batch-size ${other.sizing}: summary`);
+      assert.deepEqual(other.moved, auto!.moved, `--batch-size ${other.sizing}: moved cases`);
+      assert.deepEqual(other.audit, auto!.audit, `--batch-size ${other.sizing}: audit rows`);
+      assert.deepEqual(other.history, auto!.history, `--batch-size ${other.sizing}: history rows`);
+    }
+  });
 });

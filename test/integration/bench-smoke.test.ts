@@ -26,7 +26,11 @@ test('scripts/bench.ts --scale 0.001 --db sqlite completes and writes its result
   const sqlite = results.databases.find((d: { name: string }) => d.name === 'sqlite');
   assert.ok(sqlite?.available, 'sqlite measured');
   const jobs = sqlite.jobs.map((j: { job: string }) => j.job).sort();
-  assert.deepEqual(jobs, ['cleanup-survey-progress', 'process-data-governance', 'release-scheduled-cases', 'weekly-pending-payment-update']);
+  assert.deepEqual(jobs, ['cleanup-survey-progress', 'process-data-governance', 'release-scheduled-cases', 'weekly-paid-update', 'weekly-pending-payment-update']);
+  // The targets table has the ratio rows against raw SQL (lowest, geometric mean, longest transaction).
+  const figures = results.targets.map((t: { figure: string }) => t.figure);
+  assert.ok(figures.some((f: string) => f.startsWith('in-process ratio / raw SQL, lowest')), JSON.stringify(figures));
+  assert.ok(figures.some((f: string) => f.startsWith('in-process ratio / raw SQL, geometric mean')), JSON.stringify(figures));
   for (const j of sqlite.jobs) {
     // Every job is either measured for real or reported as not built; a measured one did all its work.
     assert.ok(['ok', 'not implemented'].includes(j.status), `${j.job}: ${j.status} ${j.error ?? ''}`);
@@ -35,4 +39,5 @@ test('scripts/bench.ts --scale 0.001 --db sqlite completes and writes its result
   }
   assert.ok(results.startup.runs >= 10);
   assert.match(r.stdout, /Targets/);
+  assert.match(r.stdout, /In-process ratio against raw SQL/);
 });

@@ -7,10 +7,13 @@ import { audit } from '../../db/audit.js';
 import {
   canDeleteReturning,
   deleteExpiredProgressBatch,
+  deleteExpiredProgressRange,
   expiredProgress,
   progressKind,
   progressColumns,
   progressTable,
+  PROGRESS_COLUMNS,
+  PROGRESS_KIND_COLUMNS,
   selectExpiredProgress,
   type ProgressKind,
   type ProgressRow,
@@ -81,17 +84,25 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
     });
   };
 
-  // One statement per batch where the server can return what a DELETE removed; otherwise
-  // (MySQL proper) select, lock and re-read, then delete.
-  const oneStatement = !dryRun && (await canDeleteReturning(ctx.db, ctx.dialect));
+  // One statement per batch where the server can return what a DELETE removed: a primary-key
+  // range on PostgreSQL and SQLite, `ORDER BY id LIMIT n` on MariaDB; otherwise (MySQL proper)
+  // select, lock and re-read, then delete.
+  const deleteBatch = dryRun
+    ? undefined
+    : ctx.dialect !== 'mysql'
+      ? deleteExpiredProgressRange
+      : (await canDeleteReturning(ctx.db, ctx.dialect))
+        ? deleteExpiredProgressBatch
+        : undefined;
   const totals = await ctx.eachBatch<ProgressRow>({
     label: 'deleting expired survey progress',
     select: (afterId, size) => selectExpiredProgress(ctx.db, ctx.dialect, ctx.now, staleBefore, afterId, size, ctx.shard),
     preview: tally,
-    ...(oneStatement
+    ...(deleteBatch
       ? {
           async take(trx: Knex.Transaction, afterId: number, size: number) {
-            const deletedRows = await deleteExpiredProgressBatch(trx, ctx.dialect, ctx.now, staleBefore, afterId, size, ctx.shard);
+            const columns = ctx.verbose ? PROGRESS_COLUMNS : PROGRESS_KIND_COLUMNS;
+            const deletedRows = await deleteBatch(trx, ctx.dialect, ctx.now, staleBefore, afterId, size, columns, ctx.shard);
             if (deletedRows.length > 0) await recordDeleted(trx, deletedRows);
             return deletedRows;
           },

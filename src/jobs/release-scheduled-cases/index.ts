@@ -11,6 +11,7 @@ import {
   pageOf,
   releaseCases,
   selectDueForRelease,
+  takeReleaseBatch,
   waitingForBatchQuery,
   type CaseReleaseRow,
   type ReleaseWindow,
@@ -98,6 +99,18 @@ const releaseScheduledCases: JobHandler = async (ctx) => {
       released += rows.length;
       if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would be released (${describeDue(r)})`);
     },
+    // PostgreSQL and SQLite pick, release and audit each batch in one statement (db/cases.ts),
+    // the release rule re-checked by the UPDATE itself; MariaDB locks and re-reads a selected batch.
+    ...(dialect === 'mysql'
+      ? {}
+      : {
+          async take(trx: Knex.Transaction, afterId: number, size: number) {
+            const done = await takeReleaseBatch(trx, window, ctx, ctx.now, afterId, size, ctx.verbose ? undefined : ['id'], ctx.shard);
+            released += done.length;
+            if (ctx.verbose) for (const r of done) out.detail(`  case ${r.id} (${r.reference}): released (${describeDue(r)})`);
+            return done;
+          },
+        }),
     async apply(trx, rows) {
       const done = await releaseCases(trx, window, rows.map((r) => Number(r.id)), ctx.now);
       const doneSet = new Set(done);

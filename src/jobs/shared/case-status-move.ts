@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { auditMany } from '../../db/audit.js';
-import { moveCaseStatus, selectCasesAtStatus, statusesOf, type CaseStatusRow } from '../../db/cases.js';
+import { moveCaseStatus, selectCasesAtStatus, statusesOf, takeStatusMoveBatch, type CaseStatusRow } from '../../db/cases.js';
 import { UsageError } from '../../errors.js';
 import { formatUtc, plural } from '../../output.js';
 import type { JobContext, JobResult } from '../../runner/types.js';
@@ -73,12 +73,14 @@ function statusMoveOf(source: StatusMoveSource, move: { from: number; to: number
   return { dialect: source.dialect, from: move.from, to: move.to, now: source.now, source: source.actor, runId: source.runId };
 }
 
+const STATUS_CHANGED = 'case.status_changed';
+
 function auditStatusMoves(trx: Knex.Transaction, source: StatusMoveSource, move: { from: number; to: number }, moved: number[]): Promise<void> {
   const details = { from: move.from, to: move.to };
   return auditMany(
     trx,
     source,
-    moved.map((id) => ({ action: 'case.status_changed', subjectType: 'case', subjectId: id, details })),
+    moved.map((id) => ({ action: STATUS_CHANGED, subjectType: 'case', subjectId: id, details })),
   );
 }
 
@@ -112,6 +114,18 @@ export async function runStatusMove(ctx: JobContext, options: StatusMoveOptions)
       moved += rows.length;
       if (ctx.verbose) for (const r of rows) out.detail(`  case ${r.id} (${r.reference}): would move ${move.from} → ${move.to}`);
     },
+    // Without --ids, PostgreSQL and SQLite pick, move and record each batch in one statement
+    // (db/cases.ts), the status re-checked by the UPDATE itself; MariaDB selects, then moves.
+    ...(move.ids || ctx.dialect === 'mysql'
+      ? {}
+      : {
+          async take(trx: Knex.Transaction, afterId: number, size: number) {
+            const done = await takeStatusMoveBatch(trx, statusMoveOf(ctx, move), STATUS_CHANGED, afterId, size, ctx.shard);
+            moved += done.length;
+            if (ctx.verbose) for (const r of done) out.detail(`  case ${r.id} (${r.reference}): moved ${move.from} → ${move.to}`);
+            return done;
+          },
+        }),
     async apply(trx, rows) {
       const done = await applyStatusMoveBatch(trx, ctx, move, rows.map((r) => Number(r.id)));
       const doneSet = new Set(done);
