@@ -7,6 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError, registerSecret } from './errors.js';
 import { parseTlsParameters, type TlsSettings } from './db/tls.js';
+import { resolveSchema, type Schema } from './profiles/index.js';
 
 export type Dialect = 'postgres' | 'mysql' | 'sqlite';
 
@@ -58,6 +59,8 @@ export interface Config {
   archiveDir?: string;
   /** ONTIME_BACKUP_DIR, absolute (default ./backups): where backup-database writes. */
   backupDir: string;
+  /** ONTIME_PROFILE / ONTIME_PROFILE_FILE / ONTIME_TABLE_PREFIX / ONTIME_CALENDAR_TIMEZONE (docs/profiles.md). */
+  schema: Schema;
   /** The merged environment, for the few modules that read variables of their own. */
   env: Record<string, string | undefined>;
 }
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     lockMode,
     archiveDir: merged.ONTIME_ARCHIVE_DIR?.trim() ? resolve(cwd, merged.ONTIME_ARCHIVE_DIR.trim()) : undefined,
     backupDir: resolve(cwd, merged.ONTIME_BACKUP_DIR?.trim() || 'backups'),
+    schema: resolveSchema(merged, cwd),
     env: merged,
   };
 }

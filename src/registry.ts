@@ -129,9 +129,9 @@ export const jobs: JobDefinition[] = [
     options: [
       {
         flags: '--older-than-days <n>',
-        description: 'progress without expires_at is expired when not updated for this many days',
+        // No commander default: the profile's (docs/profiles.md) applies when the flag is absent.
+        description: "progress without expires_at (or any, under the expired-or-stale rule) is expired when not updated for this many days (default: the profile's, 30 under ontime, 90 under checktick)",
         parse: positiveInteger('--older-than-days', LIMITS.days),
-        defaultValue: 30,
       },
     ],
     reads: [

@@ -89,8 +89,8 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
 
   const setup = await withSession(demoInv, { verbose: options.verbose }, async (session) => {
     const db = await session.db();
-    const { migrationSource, MIGRATIONS_TABLE } = await import('../db/migrations/index.js');
-    await db.migrate.latest({ migrationSource, tableName: MIGRATIONS_TABLE });
+    const { migrationSource, migrationsTable } = await import('../db/migrations/index.js');
+    await db.migrate.latest({ migrationSource, tableName: migrationsTable(db) });
     const { loadDemoData } = await import('../db/demo-data.js');
     const now = new Date();
     const counts = await loadDemoData(db, session.config.database.dialect, now);

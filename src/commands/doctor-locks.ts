@@ -11,7 +11,7 @@ export async function checkLocks(knex: Knex, config: Config, add: (f: Finding) =
   const { dialect } = config.database;
   const advisory = config.lockMode === 'auto' && dialect !== 'sqlite';
   if (dialect !== 'postgres') {
-    add({ check: 'locks', level: 'ok', message: advisory ? 'advisory locks (GET_LOCK)' : 'lease rows in job_locks' });
+    add({ check: 'locks', level: 'ok', message: advisory ? 'advisory locks (GET_LOCK)' : `lease rows in ${config.schema.own.jobLocks}` });
     return;
   }
   const { transactionPoolerSeen, poolerError } = await import('../db/lock-connection.js');
@@ -29,11 +29,11 @@ export async function checkLocks(knex: Knex, config: Config, add: (f: Finding) =
     return;
   }
   if (!seen) {
-    add({ check: 'locks', level: 'ok', message: advisory ? 'advisory locks (pg_try_advisory_lock); no transaction pooler seen' : 'lease rows in job_locks (ONTIME_LOCK=table)' });
+    add({ check: 'locks', level: 'ok', message: advisory ? 'advisory locks (pg_try_advisory_lock); no transaction pooler seen' : `lease rows in ${config.schema.own.jobLocks} (ONTIME_LOCK=table)` });
   } else if (advisory) {
     const err = poolerError(seen);
     add({ check: 'locks', level: 'fail', message: err.message, fix: err.hint, exitCode: ExitCode.config });
   } else {
-    add({ check: 'locks', level: 'ok', message: `lease rows in job_locks (ONTIME_LOCK=table), which work through the transaction pooler in front of PostgreSQL (${seen})` });
+    add({ check: 'locks', level: 'ok', message: `lease rows in ${config.schema.own.jobLocks} (ONTIME_LOCK=table), which work through the transaction pooler in front of PostgreSQL (${seen})` });
   }
 }

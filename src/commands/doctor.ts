@@ -1,6 +1,6 @@
 /**
- * `ontime doctor [--json]`: configuration, database, migrations, mail, .env permissions and the
- * clock, each finding with its fix. Exit 0 when nothing needs doing; 78 when a finding needs a
+ * `ontime doctor [--json]`: configuration, database, migrations, mail, .env permissions, the
+ * clock and the schema profile against the live tables, each finding with its fix. Exit 0 when nothing needs doing; 78 when a finding needs a
  * configuration change (wins over 75: a person has to act either way); 75 when something is
  * unreachable (the database or the SMTP server: perhaps later it will answer). Warnings (clock
  * skew, no .env protection on Windows) are printed but do not change the exit code.
@@ -72,6 +72,7 @@ export default async function doctor(options: DoctorOptions, inv: Invocation): P
         await checkClock(knex, config, add);
         await (await import('./doctor-locks.js')).checkLocks(knex, config, add);
         await (await import('./doctor-timestamps.js')).checkTimestamps(knex, config, Boolean(options.fixTimestamps), add);
+        await (await import('./doctor-profile.js')).checkProfile(knex, config, Boolean(options.verbose), add);
       } finally {
         await knex.destroy().catch(() => undefined);
       }
@@ -139,7 +140,7 @@ function checkEnvFile(cwd: string, add: (f: Finding) => void): void {
 async function checkDatabase(config: Config, add: (f: Finding) => void): Promise<Knex | undefined> {
   try {
     const { connect } = await import('../db/connect.js');
-    const knex = await connect(config.database);
+    const knex = await connect(config.database, { schema: config.schema });
     add({ check: 'database', level: 'ok', message: `${config.database.display} answered` });
     return knex;
   } catch (err) {

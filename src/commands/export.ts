@@ -180,7 +180,7 @@ async function readSchedules(inv: Invocation, useDefaults: boolean, out: Output)
   const { connect } = await import('../db/connect.js');
   let knex;
   try {
-    knex = await connect(config.database);
+    knex = await connect(config.database, { schema: config.schema });
     const { assertMigrated } = await import('../runner/session.js');
     await assertMigrated(knex);
   } catch (err) {

@@ -6,6 +6,7 @@ import type { AdminContext } from '../runner/admin.js';
 import type { JobRunRow } from '../db/job-runs.js';
 import { UsageError } from '../errors.js';
 import { findJob, resolveJob } from '../registry.js';
+import { ownTables } from '../db/schema.js';
 
 interface HistoryOptions {
   args: string[];
@@ -27,7 +28,7 @@ async function jobNamed(db: AdminContext['db'], name: string | undefined): Promi
   if (name === undefined) return undefined;
   const known = findJob(name);
   if (known) return known;
-  if (KEBAB.test(name) && (await db('job_runs').where({ job: name }).first('id'))) return { name };
+  if (KEBAB.test(name) && (await db(ownTables(db).jobRuns).where({ job: name }).first('id'))) return { name };
   return resolveJob(name);
 }
 

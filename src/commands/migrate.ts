@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { AdminContext } from '../runner/admin.js';
+import { schemaOf } from '../db/schema.js';
 
 export interface MigrateOptions {
   status?: boolean;
@@ -22,8 +23,8 @@ export function validate(options: MigrateOptions): void {
 }
 
 export default async function migrate({ db: knex, out, config }: AdminContext, options: MigrateOptions): Promise<number> {
-  const { migrations, migrationSource, appliedMigrations, MIGRATIONS_TABLE } = await import('../db/migrations/index.js');
-  const migrateConfig = { migrationSource, tableName: MIGRATIONS_TABLE };
+  const { migrations, migrationSource, appliedMigrations, migrationsTable } = await import('../db/migrations/index.js');
+  const migrateConfig = { migrationSource, tableName: migrationsTable(knex) };
   const where = config.database.display;
 
   if (options.status) {
@@ -56,7 +57,10 @@ export default async function migrate({ db: knex, out, config }: AdminContext, o
 }
 
 /** ontime's own bookkeeping: rebuilt by the next run. Every other table holds data someone wrote. */
-const OWN_STATE_TABLES = new Set(['job_runs', 'job_locks', 'system_settings']);
+function ownStateTables(knex: Knex): Set<string> {
+  const s = schemaOf(knex);
+  return new Set([s.own.jobRuns, s.own.jobLocks, s.settings.table]);
+}
 
 /** What --force-drop-data must repeat: the database name, or the SQLite file's name. */
 function databaseName(db: DatabaseConfig): string {
@@ -64,9 +68,10 @@ function databaseName(db: DatabaseConfig): string {
 }
 
 async function refuseToDropData(knex: Knex, name: string, confirmed: string | undefined): Promise<void> {
-  const { TABLES } = await import('../db/migrations/index.js');
+  const { createdTables } = await import('../db/migrations/index.js');
   const holding: string[] = [];
-  for (const table of TABLES.filter((t) => !OWN_STATE_TABLES.has(t))) {
+  const ownState = ownStateTables(knex);
+  for (const table of createdTables(schemaOf(knex)).filter((t) => !ownState.has(t))) {
     if (!(await knex.schema.hasTable(table))) continue;
     if (await knex(table).first(knex.raw('1 as present'))) holding.push(table);
   }

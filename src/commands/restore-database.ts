@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import { ExitCode, TemporaryError, UsageError } from '../errors.js';
 import type { Output } from '../output.js';
 import { withSession, type Invocation } from '../runner/session.js';
+import { ownTables } from '../db/schema.js';
 
 export interface RestoreOptions {
   args: string[];
@@ -30,7 +31,7 @@ async function settleRunBookkeeping(database: Config['database'], out: Output): 
   try {
     const leases = await listLeases(knex, 'sqlite');
     for (const lease of leases) await deleteLease(knex, lease.name);
-    const running: Array<{ job: string }> = await knex('job_runs').where({ status: 'running' }).distinct('job');
+    const running: Array<{ job: string }> = await knex(ownTables(knex).jobRuns).where({ status: 'running' }).distinct('job');
     let abandoned = 0;
     for (const { job } of running) abandoned += (await abandonRunningRuns(knex, 'sqlite', job, 'restore-database', new Date())).length;
     if (leases.length + abandoned > 0) out.line(`Freed ${leases.length} lease(s) and marked ${abandoned} run(s) abandoned that were in progress when the backup was taken`);

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { toDbInstant } from './time.js';
+import { ownTables } from './schema.js';
 
 export interface AuditEntry {
   action: string;
@@ -42,7 +43,7 @@ export async function auditMany(trx: Knex | Knex.Transaction, source: AuditSourc
 }
 
 async function insertAudit(trx: Knex | Knex.Transaction, source: AuditSource, at: ReturnType<typeof toDbInstant>, entries: AuditEntry[]): Promise<void> {
-  await trx('audit_log').insert(
+  await trx(ownTables(trx).auditLog).insert(
     entries.map((e) => ({
       at,
       actor: source.actor,

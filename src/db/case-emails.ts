@@ -1,6 +1,7 @@
 /** Queries of send-scheduled-emails over `cases`: which notification emails are due, and marking one sent. */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { mapped } from './schema.js';
 import { whereNotOnHold } from './case-holds.js';
 import { caseReads, whereReadable } from './readable.js';
 import { instantPerId, toDbInstant } from './time.js';
@@ -19,7 +20,7 @@ export interface DueCaseEmail {
  * hold today. Keyset page: id > afterId, ascending, at most `size`.
  */
 export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId: number, size: number): Promise<DueCaseEmail[]> {
-  const q = whereReadable(db('cases'), dialect, caseReads('scheduled_email_date'))
+  const q = whereReadable(db(mapped(db, 'cases').table), dialect, caseReads('scheduled_email_date'))
     .select('id', 'reference', 'title', 'contact_name', 'contact_email', 'scheduled_email_date')
     .whereNull('actual_email_sent_date')
     .whereNotNull('scheduled_email_date')
@@ -33,7 +34,7 @@ export function dueCaseEmails(db: Knex, dialect: Dialect, today: string, afterId
 /** Record the accepted email on the case, unless something already did. Returns rows changed (0 or 1). */
 export async function markCaseEmailSent(trx: Knex | Knex.Transaction, dialect: Dialect, caseId: number, sentAt: Date): Promise<number> {
   const at = toDbInstant(dialect, sentAt);
-  return trx('cases').where({ id: caseId }).whereNull('actual_email_sent_date').update({ actual_email_sent_date: at, updated_at: at });
+  return trx(mapped(trx, 'cases').table).where({ id: caseId }).whereNull('actual_email_sent_date').update({ actual_email_sent_date: at, updated_at: at });
 }
 
 /**
@@ -48,7 +49,7 @@ export async function markCaseEmailsSent(
   items: { caseId: number; sentAt: Date }[],
 ): Promise<number[]> {
   if (items.length === 0) return [];
-  const select = trx('cases')
+  const select = trx(mapped(trx, 'cases').table)
     .whereIn(
       'id',
       items.map((i) => i.caseId),
@@ -59,7 +60,7 @@ export async function markCaseEmailsSent(
   const changing = items.filter((i) => open.has(i.caseId));
   if (changing.length > 0) {
     const at = instantPerId(trx, dialect, changing.map((i) => ({ id: i.caseId, at: i.sentAt })));
-    await trx('cases')
+    await trx(mapped(trx, 'cases').table)
       .whereIn(
         'id',
         changing.map((i) => i.caseId),

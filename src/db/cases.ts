@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { mapped } from './schema.js';
 import { whereNotOnHold, whereOnHold } from './case-holds.js';
 import { rowsPerInsert } from './audit.js';
 import { caseReads, whereReadable } from './readable.js';
@@ -52,17 +53,17 @@ function dueForRelease(q: Knex.QueryBuilder, w: ReleaseWindow): Knex.QueryBuilde
 
 /** One keyset page of cases due for release. */
 export function selectDueForRelease(db: Db, w: ReleaseWindow, afterId: number, size: number): Promise<CaseReleaseRow[]> {
-  return dueForRelease(db('cases'), w).select(RELEASE_COLUMNS).where('id', '>', afterId).orderBy('id').limit(size);
+  return dueForRelease(db(mapped(db, 'cases').table), w).select(RELEASE_COLUMNS).where('id', '>', afterId).orderBy('id').limit(size);
 }
 
 /** Cases due by date but on hold today. */
 export function heldBackQuery(db: Db, dialect: Dialect, today: string): Knex.QueryBuilder {
-  return whereOnHold(dueByDate(db('cases'), dialect, today), dialect, today);
+  return whereOnHold(dueByDate(db(mapped(db, 'cases').table), dialect, today), dialect, today);
 }
 
 /** Cases due today (not overdue), not on hold, that only the batch release time keeps back. */
 export function waitingForBatchQuery(db: Db, dialect: Dialect, today: string): Knex.QueryBuilder {
-  return whereNotOnHold(dueByDate(db('cases'), dialect, today), dialect, today).where('scheduled_release_date', '=', today);
+  return whereNotOnHold(dueByDate(db(mapped(db, 'cases').table), dialect, today), dialect, today).where('scheduled_release_date', '=', today);
 }
 
 /**
@@ -94,12 +95,12 @@ export async function releaseCases(trx: Knex.Transaction, w: ReleaseWindow, ids:
   const at = toDbInstant(w.dialect, now);
   const changes = { actual_release_date: at, updated_at: at };
   if (w.dialect === 'mysql') {
-    const locked: Array<{ id: number }> = await dueForRelease(trx('cases'), w).select('id').whereIn('id', ids).orderBy('id').forUpdate();
+    const locked: Array<{ id: number }> = await dueForRelease(trx(mapped(trx, 'cases').table), w).select('id').whereIn('id', ids).orderBy('id').forUpdate();
     const still = locked.map((r) => Number(r.id));
-    if (still.length > 0) await trx('cases').whereIn('id', still).whereNull('actual_release_date').update(changes);
+    if (still.length > 0) await trx(mapped(trx, 'cases').table).whereIn('id', still).whereNull('actual_release_date').update(changes);
     return still;
   }
-  const changed: Array<{ id: number } | number> = await dueForRelease(trx('cases'), w).whereIn('id', ids).update(changes, ['id']);
+  const changed: Array<{ id: number } | number> = await dueForRelease(trx(mapped(trx, 'cases').table), w).whereIn('id', ids).update(changes, ['id']);
   return changed.map((r) => Number(typeof r === 'object' ? r.id : r)).sort((a, b) => a - b);
 }
 
@@ -114,7 +115,7 @@ export interface CaseStatusRow {
 
 /** One keyset page of cases at `status`, optionally only among `ids`. */
 export function selectCasesAtStatus(db: Db, status: number, ids: number[] | undefined, afterId: number, size: number): Promise<CaseStatusRow[]> {
-  let q = db('cases').select('id', 'reference', 'status').where('status', status).where('id', '>', afterId);
+  let q = db(mapped(db, 'cases').table).select('id', 'reference', 'status').where('status', status).where('id', '>', afterId);
   if (ids) q = q.whereIn('id', ids);
   return q.orderBy('id').limit(size);
 }
@@ -124,7 +125,7 @@ export async function statusesOf(db: Db, ids: number[]): Promise<Map<number, Cas
   const found = new Map<number, CaseStatusRow>();
   // Chunked: SQLite and the drivers limit bound parameters per statement.
   for (let i = 0; i < ids.length; i += 500) {
-    const rows: CaseStatusRow[] = await db('cases').select('id', 'reference', 'status').whereIn('id', ids.slice(i, i + 500));
+    const rows: CaseStatusRow[] = await db(mapped(db, 'cases').table).select('id', 'reference', 'status').whereIn('id', ids.slice(i, i + 500));
     for (const r of rows) found.set(Number(r.id), { ...r, id: Number(r.id), status: Number(r.status) });
   }
   return found;
@@ -156,11 +157,11 @@ export async function moveCaseStatus(trx: Knex.Transaction, move: StatusMove, id
   const at = toDbInstant(move.dialect, move.now);
   let moved: number[];
   if (move.dialect === 'mysql') {
-    const locked: Array<{ id: number }> = await trx('cases').select('id').whereIn('id', ids).where('status', move.from).orderBy('id').forUpdate();
+    const locked: Array<{ id: number }> = await trx(mapped(trx, 'cases').table).select('id').whereIn('id', ids).where('status', move.from).orderBy('id').forUpdate();
     moved = locked.map((r) => Number(r.id));
-    if (moved.length > 0) await trx('cases').whereIn('id', moved).where('status', move.from).update({ status: move.to, updated_at: at });
+    if (moved.length > 0) await trx(mapped(trx, 'cases').table).whereIn('id', moved).where('status', move.from).update({ status: move.to, updated_at: at });
   } else {
-    const changed: Array<{ id: number } | number> = await trx('cases')
+    const changed: Array<{ id: number } | number> = await trx(mapped(trx, 'cases').table)
       .whereIn('id', ids)
       .where('status', move.from)
       .update({ status: move.to, updated_at: at }, ['id']);
@@ -176,7 +177,7 @@ async function insertStatusHistory(trx: Knex.Transaction, move: StatusMove, move
   // Chunked: SQLite limits the terms of the INSERT knex writes, and --batch-size may be large.
   const chunk = rowsPerInsert(move.dialect);
   for (let i = 0; i < moved.length; i += chunk) {
-    await trx('case_status_history').insert(
+    await trx(mapped(trx, 'caseStatusHistory').table).insert(
       moved
         .slice(i, i + chunk)
         .map((id) => ({ case_id: id, from_status: move.from, to_status: move.to, changed_at: at, source: move.source, run_id: move.runId })),

@@ -8,6 +8,8 @@ import type { DatabaseConfig } from '../config.js';
 import { classifyDatabaseError, ConfigError } from '../errors.js';
 import { createPrivateFileIfMissing, makePrivateDir } from '../files.js';
 import { driverTlsOptions } from './tls.js';
+import { bindSchema } from './schema.js';
+import type { Schema } from '../profiles/index.js';
 
 export type Db = Knex;
 
@@ -146,7 +148,7 @@ function keepDatabaseMessage(err: unknown, query: { sql?: string }): void {
 }
 
 /** Connect and prove the connection works; unreachable → TemporaryError (75), refused → ConfigError (78). */
-export async function connect(db: DatabaseConfig, options: { poolMax?: number } = {}): Promise<Knex> {
+export async function connect(db: DatabaseConfig, options: { poolMax?: number; schema?: Schema } = {}): Promise<Knex> {
   if (db.dialect === 'postgres') await configurePgTypes();
   else await loadDriver(db.dialect);
   if (db.dialect === 'sqlite' && db.filename && db.filename !== ':memory:') {
@@ -166,6 +168,7 @@ export async function connect(db: DatabaseConfig, options: { poolMax?: number } 
     log: { warn: quiet, error: quiet, deprecate: quiet, debug: quiet },
   });
   knex.on('query-error', keepDatabaseMessage);
+  if (options.schema) bindSchema(knex, options.schema);
   try {
     await knex.raw('select 1');
   } catch (err) {

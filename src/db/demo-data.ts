@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { addDays, DAY_MS, toDbInstant, utcDay } from './time.js';
+import { ownTables, schemaOf } from './schema.js';
 
 export interface DemoCounts {
   cases: number;
@@ -101,8 +102,8 @@ export async function loadDemoData(db: Knex, dialect: Dialect, now: Date): Promi
     updated_at: at(-40 * DAY_MS),
     sent_at: at(-40 * DAY_MS),
   }));
-  await db('email_outbox').insert(oldEmails);
+  await db(ownTables(db).emailOutbox).insert(oldEmails);
 
-  await db('system_settings').insert({ key: DEMO_MARKER_KEY, value: 'created by ontime demo', updated_at: at(0) });
+  await db(schemaOf(db).settings.table).insert({ key: DEMO_MARKER_KEY, value: 'created by ontime demo', updated_at: at(0) });
   return { cases: cases.length, surveys: Object.keys(ids).length, responses, legalHolds: 1, progress: progress.length, oldEmails: oldEmails.length };
 }

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { fromDbInstant, toDbInstant } from './time.js';
+import { ownTables } from './schema.js';
 
 export const GOVERNANCE_ACTIONS = ['survey.deletion_warning_sent', 'survey.soft_deleted', 'survey.hard_deleted', 'survey.legal_hold_skipped'] as const;
 export type GovernanceAction = (typeof GOVERNANCE_ACTIONS)[number];
@@ -20,7 +21,7 @@ export interface GovernanceAuditRow {
 
 /** The governance job's audit rows with `at` in [from, to), oldest first. */
 export async function governanceAuditRows(db: Knex, dialect: Dialect, from: Date, to: Date): Promise<GovernanceAuditRow[]> {
-  const rows = await db('audit_log')
+  const rows = await db(ownTables(db).auditLog)
     .select('id', 'at', 'action', 'subject_id', 'details')
     .whereIn('action', GOVERNANCE_ACTIONS as unknown as string[])
     .where('at', '>=', toDbInstant(dialect, from))

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { toDbInstant } from './time.js';
+import { ownTables } from './schema.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -41,10 +42,10 @@ export interface RunBoundary {
  * once at the start: runs added later only push older ones further out, so the boundary stays safe.
  */
 export async function runBoundaries(db: Db): Promise<RunBoundary[]> {
-  const names: string[] = (await db('job_runs').distinct('job').orderBy('job')).map((r: { job: string }) => r.job);
+  const names: string[] = (await db(ownTables(db).jobRuns).distinct('job').orderBy('job')).map((r: { job: string }) => r.job);
   const boundaries: RunBoundary[] = [];
   for (const job of names) {
-    const row = await db('job_runs')
+    const row = await db(ownTables(db).jobRuns)
       .where({ job })
       .orderBy([
         { column: 'started_at', order: 'desc' },
@@ -84,7 +85,7 @@ export function selectPrunableRuns(
   afterId: number,
   size: number,
 ): Promise<PrunableRun[]> {
-  return prunableRuns(db('job_runs'), dialect, finishedBefore, boundaries)
+  return prunableRuns(db(ownTables(db).jobRuns), dialect, finishedBefore, boundaries)
     .select('id', 'job', 'status')
     .where('id', '>', afterId)
     .orderBy('id')
@@ -93,7 +94,7 @@ export function selectPrunableRuns(
 
 /** Delete the given runs that are still prunable; returns how many went. */
 export async function deletePrunableRuns(trx: Knex.Transaction, dialect: Dialect, finishedBefore: Date, boundaries: RunBoundary[], ids: number[]): Promise<number> {
-  return prunableRuns(trx('job_runs'), dialect, finishedBefore, boundaries).whereIn('id', ids).del();
+  return prunableRuns(trx(ownTables(trx).jobRuns), dialect, finishedBefore, boundaries).whereIn('id', ids).del();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ function redactableOutbox(q: Knex.QueryBuilder, dialect: Dialect, settledBefore:
 }
 
 export function selectRedactableOutbox(db: Db, dialect: Dialect, settledBefore: Date, afterId: number, size: number): Promise<RedactableMessage[]> {
-  return redactableOutbox(db('email_outbox'), dialect, settledBefore).select('id', 'kind', 'status').where('id', '>', afterId).orderBy('id').limit(size);
+  return redactableOutbox(db(ownTables(db).emailOutbox), dialect, settledBefore).select('id', 'kind', 'status').where('id', '>', afterId).orderBy('id').limit(size);
 }
 
 /**
@@ -131,7 +132,7 @@ export function selectRedactableOutbox(db: Db, dialect: Dialect, settledBefore: 
  * later run from sending the message again.
  */
 export async function redactOutbox(trx: Knex.Transaction, dialect: Dialect, settledBefore: Date, ids: number[]): Promise<number> {
-  return redactableOutbox(trx('email_outbox'), dialect, settledBefore)
+  return redactableOutbox(trx(ownTables(trx).emailOutbox), dialect, settledBefore)
     .whereIn('id', ids)
     .update({ to_address: OUTBOX_REDACTED, subject: OUTBOX_REDACTED, body_text: OUTBOX_REDACTED, body_html: null, last_error: null });
 }
@@ -154,7 +155,7 @@ export interface AuditRow {
 
 /** audit_log rows before the cut-off with afterId < id <= upToId, in id order. */
 export async function selectOldAudit(db: Db, dialect: Dialect, before: Date, afterId: number, upToId: number, size: number): Promise<AuditRow[]> {
-  const rows = await db('audit_log')
+  const rows = await db(ownTables(db).auditLog)
     .select(AUDIT_COLUMNS)
     .where('at', '<', toDbInstant(dialect, before))
     .where('id', '>', afterId)
@@ -166,5 +167,5 @@ export async function selectOldAudit(db: Db, dialect: Dialect, before: Date, aft
 
 /** Delete archived rows: only ids that were written to the archive, and still before the cut-off. */
 export async function deleteArchivedAudit(trx: Knex.Transaction, dialect: Dialect, before: Date, ids: number[]): Promise<number> {
-  return trx('audit_log').where('at', '<', toDbInstant(dialect, before)).whereIn('id', ids).del();
+  return trx(ownTables(trx).auditLog).where('at', '<', toDbInstant(dialect, before)).whereIn('id', ids).del();
 }

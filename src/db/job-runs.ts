@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { toDbInstant } from './time.js';
 import { isUniqueViolation } from './unique.js';
+import { ownTables } from './schema.js';
 
 export type JobRunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skipped' | 'interrupted' | 'abandoned';
 export type JobTrigger = 'cli' | 'run-due';
@@ -46,7 +47,7 @@ export class SlotTakenError extends Error {
 /** Insert a run row; a run with scheduled_for claims its slot (SlotTakenError when taken). */
 export async function insertJobRun(db: Knex, dialect: Dialect, run: NewJobRun): Promise<number> {
   try {
-    const [row] = await db('job_runs')
+    const [row] = await db(ownTables(db).jobRuns)
       .insert({
         job: run.job,
         trigger: run.trigger,
@@ -77,7 +78,7 @@ export interface RunEnding {
 
 /** Record how a run ended. By id only: a row marked `abandoned` by a newer run is corrected by its own run. */
 export async function finishJobRun(db: Knex, dialect: Dialect, id: number, end: RunEnding): Promise<void> {
-  await db('job_runs')
+  await db(ownTables(db).jobRuns)
     .where({ id })
     .update({
       status: end.status,
@@ -100,12 +101,12 @@ export async function abandonRunningRuns(
   now: Date,
   exceptRunId: number | null = null,
 ): Promise<number[]> {
-  const q = db('job_runs').where({ job, status: 'running' }).select('id');
+  const q = db(ownTables(db).jobRuns).where({ job, status: 'running' }).select('id');
   if (exceptRunId !== null) q.whereNot('id', exceptRunId);
   const rows: Array<{ id: number }> = await q;
   if (rows.length === 0) return [];
   const ids = rows.map((r) => Number(r.id));
-  await db('job_runs')
+  await db(ownTables(db).jobRuns)
     .whereIn('id', ids)
     .andWhere({ status: 'running' })
     .update({
@@ -118,11 +119,11 @@ export async function abandonRunningRuns(
 
 /** The newest `running` row of a job: who is (or claims to be) running it. */
 export async function latestRunningRun(db: Knex, job: string): Promise<JobRunRow | undefined> {
-  return db('job_runs').where({ job, status: 'running' }).orderBy('id', 'desc').first();
+  return db(ownTables(db).jobRuns).where({ job, status: 'running' }).orderBy('id', 'desc').first();
 }
 
 export async function recentRuns(db: Knex, options: { job?: string; status?: string; limit: number }): Promise<JobRunRow[]> {
-  const q = db('job_runs').select('*').orderBy('id', 'desc').limit(options.limit);
+  const q = db(ownTables(db).jobRuns).select('*').orderBy('id', 'desc').limit(options.limit);
   if (options.job) q.where({ job: options.job });
   if (options.status) q.where({ status: options.status });
   return q;

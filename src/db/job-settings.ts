@@ -7,6 +7,7 @@ import type { Dialect } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { jobs, type JobDefinition } from '../registry.js';
 import { getBooleanSetting, setSetting } from './settings.js';
+import { schemaOf } from './schema.js';
 
 export function jobEnabledKey(job: string): string {
   return `job.${job}.enabled`;
@@ -53,7 +54,7 @@ export async function checkScheduleExpression(expression: string): Promise<strin
  * never silently fall back to a schedule the operator replaced.
  */
 export async function jobsWithSchedules(db: Knex | Knex.Transaction, list: readonly JobDefinition[] = jobs): Promise<ScheduledJob[]> {
-  const rows: Array<{ key: string; value: string }> = await db('system_settings').where('key', 'like', 'job.%.schedule').select('key', 'value');
+  const rows: Array<{ key: string; value: string }> = await db(schemaOf(db).settings.table).where('key', 'like', 'job.%.schedule').select('key', 'value');
   const stored = new Map(rows.map((r) => [r.key, r.value]));
   const { parseCron } = await import('../schedule/cron.js');
   return list.map((def) => {
@@ -68,6 +69,6 @@ export async function jobsWithSchedules(db: Knex | Knex.Transaction, list: reado
 }
 
 export async function writeJobSchedule(db: Knex | Knex.Transaction, dialect: Dialect, job: string, expression: string | null, now: Date): Promise<void> {
-  if (expression === null) await db('system_settings').where({ key: jobScheduleKey(job) }).del();
+  if (expression === null) await db(schemaOf(db).settings.table).where({ key: jobScheduleKey(job) }).del();
   else await setSetting(db, dialect, jobScheduleKey(job), expression, now);
 }

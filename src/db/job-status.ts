@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { fromDbInstant, toDbInstant } from './time.js';
+import { ownTables } from './schema.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skipped' | 'interrupted' | 'abandoned';
 
@@ -73,7 +74,7 @@ export function toJobRun(row: Record<string, unknown>): JobRun {
 
 /** The run recorded for exactly this schedule slot (the unique (job, scheduled_for) key), if any. */
 export async function runForSlot(db: Knex, dialect: Dialect, job: string, slot: Date): Promise<JobRun | undefined> {
-  const row = await db('job_runs').where({ job, scheduled_for: toDbInstant(dialect, slot) }).first(COLUMNS);
+  const row = await db(ownTables(db).jobRuns).where({ job, scheduled_for: toDbInstant(dialect, slot) }).first(COLUMNS);
   return row ? toJobRun(row) : undefined;
 }
 
@@ -85,7 +86,7 @@ export async function runForSlot(db: Knex, dialect: Dialect, job: string, slot: 
 export async function runServingSlot(db: Knex, dialect: Dialect, job: string, slot: Date, until: Date): Promise<JobRun | undefined> {
   const exact = await runForSlot(db, dialect, job, slot);
   if (exact && exact.status !== 'skipped') return exact;
-  const rows = await db('job_runs')
+  const rows = await db(ownTables(db).jobRuns)
     .select(COLUMNS)
     .where({ job })
     .where('started_at', '>=', toDbInstant(dialect, slot))
@@ -99,7 +100,7 @@ export async function runServingSlot(db: Knex, dialect: Dialect, job: string, sl
 
 /** The job's most recent run of any kind (newest started_at), optionally only up to an instant. */
 export async function lastRun(db: Knex, dialect: Dialect, job: string, until?: Date): Promise<JobRun | undefined> {
-  let q = db('job_runs').select(COLUMNS).where({ job });
+  let q = db(ownTables(db).jobRuns).select(COLUMNS).where({ job });
   if (until) q = q.where('started_at', '<=', toDbInstant(dialect, until));
   const row = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').first();
   return row ? toJobRun(row) : undefined;
@@ -107,7 +108,7 @@ export async function lastRun(db: Knex, dialect: Dialect, job: string, until?: D
 
 /** The newest dispatcher run of the job (the latest scheduled_for at or before an instant). */
 export async function lastScheduledRun(db: Knex, dialect: Dialect, job: string, until: Date): Promise<JobRun | undefined> {
-  const row = await db('job_runs')
+  const row = await db(ownTables(db).jobRuns)
     .select(COLUMNS)
     .where({ job })
     .whereNotNull('scheduled_for')
@@ -122,8 +123,8 @@ export async function lastScheduledRun(db: Knex, dialect: Dialect, job: string, 
  * to run, so status commands call them "before setup" rather than "missed".
  */
 export async function installedAt(db: Knex): Promise<Date | null> {
-  if (!(await db.schema.hasTable('knex_migrations'))) return null;
-  const row = await db('knex_migrations').min({ at: 'migration_time' }).first();
+  if (!(await db.schema.hasTable(ownTables(db).migrations))) return null;
+  const row = await db(ownTables(db).migrations).min({ at: 'migration_time' }).first();
   try {
     return fromDbInstant(row?.at);
   } catch {
@@ -139,7 +140,7 @@ export const FINISHED_STATUSES = ['succeeded', 'partial', 'failed', 'interrupted
  * and `jobs` judge the job by, since a later run by hand can fail after the slot's run succeeded.
  */
 export async function lastFinishedRun(db: Knex, dialect: Dialect, job: string, until: Date): Promise<JobRun | undefined> {
-  const row = await db('job_runs')
+  const row = await db(ownTables(db).jobRuns)
     .select(COLUMNS)
     .where({ job })
     .whereIn('status', FINISHED_STATUSES as unknown as string[])
@@ -152,7 +153,7 @@ export async function lastFinishedRun(db: Knex, dialect: Dialect, job: string, u
 
 /** The job's newest runs (newest first), at most `limit`, up to an instant. */
 export async function newestRuns(db: Knex, dialect: Dialect, job: string, until: Date, limit: number): Promise<JobRun[]> {
-  const rows = await db('job_runs')
+  const rows = await db(ownTables(db).jobRuns)
     .select(COLUMNS)
     .where({ job })
     .where('started_at', '<=', toDbInstant(dialect, until))

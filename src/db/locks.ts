@@ -10,6 +10,7 @@ import type { Dialect } from '../config.js';
 import { fromDbInstant } from './time.js';
 import { rawRows } from './dialect.js';
 import { isUniqueViolation } from './unique.js';
+import { identFor, ownTables } from './schema.js';
 
 /** GET_LOCK names are limited to 64 characters; job_locks.name to 191. */
 const MAX_LOCK_NAME = 64;
@@ -84,7 +85,7 @@ function toLease(r: Record<string, unknown>): LeaseRow {
 export async function insertLease(db: Knex, dialect: Dialect, name: string, holder: string, leaseMs: number): Promise<boolean> {
   try {
     await db.raw(
-      `INSERT INTO job_locks (name, holder, run_id, acquired_at, expires_at) VALUES (?, ?, NULL, ${dbNowSql(dialect)}, ${dbNowSql(dialect, leaseMs)})`,
+      `INSERT INTO ${identFor(db)(ownTables(db).jobLocks)} (name, holder, run_id, acquired_at, expires_at) VALUES (?, ?, NULL, ${dbNowSql(dialect)}, ${dbNowSql(dialect, leaseMs)})`,
       [name, holder],
     );
     return true;
@@ -96,7 +97,7 @@ export async function insertLease(db: Knex, dialect: Dialect, name: string, hold
 
 /** Take over a lease whose expiry has passed, in one conditional UPDATE: of two contenders one wins. */
 export async function takeOverExpiredLease(db: Knex, dialect: Dialect, name: string, holder: string, leaseMs: number): Promise<boolean> {
-  const changed = await db('job_locks')
+  const changed = await db(ownTables(db).jobLocks)
     .where({ name })
     .andWhereRaw(`expires_at < ${dbNowSql(dialect)}`)
     .update({
@@ -110,17 +111,17 @@ export async function takeOverExpiredLease(db: Knex, dialect: Dialect, name: str
 
 /** Extend our own lease. False when it is no longer ours (taken over, or released by an operator). */
 export async function renewLease(db: Knex, dialect: Dialect, name: string, holder: string, leaseMs: number): Promise<boolean> {
-  const changed = await db('job_locks').where({ name, holder }).update({ expires_at: db.raw(dbNowSql(dialect, leaseMs)) });
+  const changed = await db(ownTables(db).jobLocks).where({ name, holder }).update({ expires_at: db.raw(dbNowSql(dialect, leaseMs)) });
   return Number(changed) === 1;
 }
 
 export async function setLeaseRun(db: Knex, name: string, holder: string, runId: number): Promise<void> {
-  await db('job_locks').where({ name, holder }).update({ run_id: runId });
+  await db(ownTables(db).jobLocks).where({ name, holder }).update({ run_id: runId });
 }
 
 /** Delete the lease only when it is still ours: an unlock can never free somebody else's lease. */
 export async function releaseLease(db: Knex, name: string, holder: string, runId: number | null): Promise<boolean> {
-  const q = db('job_locks').where({ name, holder });
+  const q = db(ownTables(db).jobLocks).where({ name, holder });
   if (runId !== null) q.andWhere((w) => w.where({ run_id: runId }).orWhereNull('run_id'));
   return Number(await q.del()) === 1;
 }
@@ -128,7 +129,7 @@ export async function releaseLease(db: Knex, name: string, holder: string, runId
 export async function readLease(db: Knex, dialect: Dialect, name: string): Promise<LeaseRow | undefined> {
   const rows = rawRows<Record<string, unknown>>(
     await db.raw(
-      `SELECT name, holder, run_id, acquired_at, expires_at, CASE WHEN expires_at < ${dbNowSql(dialect)} THEN 1 ELSE 0 END AS expired FROM job_locks WHERE name = ?`,
+      `SELECT name, holder, run_id, acquired_at, expires_at, CASE WHEN expires_at < ${dbNowSql(dialect)} THEN 1 ELSE 0 END AS expired FROM ${identFor(db)(ownTables(db).jobLocks)} WHERE name = ?`,
       [name],
     ),
   );
@@ -138,7 +139,7 @@ export async function readLease(db: Knex, dialect: Dialect, name: string): Promi
 export async function listLeases(db: Knex, dialect: Dialect): Promise<LeaseRow[]> {
   const rows = rawRows<Record<string, unknown>>(
     await db.raw(
-      `SELECT name, holder, run_id, acquired_at, expires_at, CASE WHEN expires_at < ${dbNowSql(dialect)} THEN 1 ELSE 0 END AS expired FROM job_locks ORDER BY name`,
+      `SELECT name, holder, run_id, acquired_at, expires_at, CASE WHEN expires_at < ${dbNowSql(dialect)} THEN 1 ELSE 0 END AS expired FROM ${identFor(db)(ownTables(db).jobLocks)} ORDER BY name`,
     ),
   );
   return rows.map(toLease);
@@ -146,7 +147,7 @@ export async function listLeases(db: Knex, dialect: Dialect): Promise<LeaseRow[]
 
 /** `ontime locks --release`: the operator's decision, regardless of holder. */
 export async function deleteLease(db: Knex, name: string): Promise<number> {
-  return Number(await db('job_locks').where({ name }).del());
+  return Number(await db(ownTables(db).jobLocks).where({ name }).del());
 }
 
 // ---------------------------------------------------------------------------------------------

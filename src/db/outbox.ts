@@ -8,6 +8,7 @@ import type { Dialect } from '../config.js';
 import type { OutboxRow } from '../mail/mailer.js';
 import { OUTBOX_REDACTED } from './housekeeping.js';
 import { instantPerId, toDbInstant } from './time.js';
+import { ownTables } from './schema.js';
 
 const COLUMNS = [
   'id',
@@ -44,11 +45,11 @@ function normalise(row: Record<string, unknown> | undefined): OutboxRow | undefi
 }
 
 export async function findOutboxByKey(db: Db, dedupeKey: string): Promise<OutboxRow | undefined> {
-  return normalise(await db('email_outbox').where({ dedupe_key: dedupeKey }).first(COLUMNS));
+  return normalise(await db(ownTables(db).emailOutbox).where({ dedupe_key: dedupeKey }).first(COLUMNS));
 }
 
 export async function findOutboxById(db: Db, id: number): Promise<OutboxRow | undefined> {
-  return normalise(await db('email_outbox').where({ id }).first(COLUMNS));
+  return normalise(await db(ownTables(db).emailOutbox).where({ id }).first(COLUMNS));
 }
 
 /**
@@ -76,7 +77,7 @@ function outboxInsertRow(dialect: Dialect, row: NewOutboxRow) {
 }
 
 export async function insertOrFindOutbox(db: Db, dialect: Dialect, row: NewOutboxRow): Promise<OutboxRow> {
-  await db('email_outbox')
+  await db(ownTables(db).emailOutbox)
     .insert(outboxInsertRow(dialect, row))
     .onConflict('dedupe_key')
     .ignore();
@@ -90,7 +91,7 @@ export async function insertOrFindOutbox(db: Db, dialect: Dialect, row: NewOutbo
  * message (new content, new Message-ID) under the same dedupe key.
  */
 export async function requeueFailedOutbox(db: Db, dialect: Dialect, id: number, row: NewOutboxRow): Promise<boolean> {
-  const n = await db('email_outbox')
+  const n = await db(ownTables(db).emailOutbox)
     .where({ id, status: 'failed' })
     // A row prune-history has cleared is closed for good: its recipient is no longer known, so a
     // "different recipient" cannot be told from the same one, and the message is not sent again.
@@ -115,7 +116,7 @@ export async function requeueFailedOutbox(db: Db, dialect: Dialect, id: number, 
  * A row without a Message-ID (written by another program) gets the one offered here.
  */
 export async function claimOutbox(db: Db, dialect: Dialect, id: number, fallbackMessageId: string, now: Date): Promise<boolean> {
-  const n = await db('email_outbox')
+  const n = await db(ownTables(db).emailOutbox)
     .where({ id })
     .whereIn('status', ['pending', 'sending'])
     .update({
@@ -130,7 +131,7 @@ export async function claimOutbox(db: Db, dialect: Dialect, id: number, fallback
 /** sending → sent. Run it in the transaction of the caller's domain update. */
 export async function markOutboxSent(trx: Db, dialect: Dialect, id: number, sentAt: Date): Promise<boolean> {
   const at = toDbInstant(dialect, sentAt);
-  const n = await trx('email_outbox')
+  const n = await trx(ownTables(trx).emailOutbox)
     .where({ id, status: 'sending' })
     .update({ status: 'sent', sent_at: at, updated_at: at, last_error: null });
   return n === 1;
@@ -145,7 +146,7 @@ export async function markOutboxUnsent(
   error: string,
   now: Date,
 ): Promise<void> {
-  await db('email_outbox')
+  await db(ownTables(db).emailOutbox)
     .where({ id, status: 'sending' })
     .update({ status, last_error: error.slice(0, 4000), updated_at: toDbInstant(dialect, now) });
 }
@@ -162,7 +163,7 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
 export async function findOutboxByIds(db: Db, ids: number[]): Promise<OutboxRow[]> {
   const rows: OutboxRow[] = [];
   for (const part of chunks(ids)) {
-    for (const r of await db('email_outbox').whereIn('id', part).select(COLUMNS)) rows.push(normalise(r)!);
+    for (const r of await db(ownTables(db).emailOutbox).whereIn('id', part).select(COLUMNS)) rows.push(normalise(r)!);
   }
   return rows;
 }
@@ -175,11 +176,11 @@ export async function findOutboxByIds(db: Db, ids: number[]): Promise<OutboxRow[
 export async function insertOrFindOutboxMany(db: Db, dialect: Dialect, rows: NewOutboxRow[]): Promise<OutboxRow[]> {
   const byKey = new Map<string, OutboxRow>();
   for (const part of chunks(rows)) {
-    await db('email_outbox')
+    await db(ownTables(db).emailOutbox)
       .insert(part.map((row) => outboxInsertRow(dialect, row)))
       .onConflict('dedupe_key')
       .ignore();
-    const found = await db('email_outbox')
+    const found = await db(ownTables(db).emailOutbox)
       .whereIn(
         'dedupe_key',
         part.map((r) => r.dedupeKey),
@@ -209,16 +210,16 @@ export async function claimOutboxMany(
 ): Promise<Set<number>> {
   for (const row of rows) {
     if (!row.message_id) {
-      await db('email_outbox').where({ id: row.id }).whereNull('message_id').update({ message_id: newMessageId() });
+      await db(ownTables(db).emailOutbox).where({ id: row.id }).whereNull('message_id').update({ message_id: newMessageId() });
     }
   }
   const claimed = new Set<number>();
   for (const part of chunks(rows.map((r) => r.id))) {
-    await db('email_outbox')
+    await db(ownTables(db).emailOutbox)
       .whereIn('id', part)
       .whereIn('status', ['pending', 'sending'])
       .update({ status: 'sending', attempts: db.raw('attempts + 1'), updated_at: toDbInstant(dialect, now) });
-    const sending = await db('email_outbox').whereIn('id', part).where('status', 'sending').select('id');
+    const sending = await db(ownTables(db).emailOutbox).whereIn('id', part).where('status', 'sending').select('id');
     for (const r of sending) claimed.add(Number(r.id));
   }
   return claimed;
@@ -232,7 +233,7 @@ export async function markOutboxSentMany(trx: Db, dialect: Dialect, items: { id:
   let changed = 0;
   for (const part of chunks(items, 200)) {
     const at = instantPerId(trx, dialect, part.map((i) => ({ id: i.id, at: i.sentAt })));
-    changed += await trx('email_outbox')
+    changed += await trx(ownTables(trx).emailOutbox)
       .whereIn(
         'id',
         part.map((i) => i.id),
@@ -247,7 +248,7 @@ export async function markOutboxSentMany(trx: Db, dialect: Dialect, items: { id:
 export async function releaseOutboxClaims(db: Db, dialect: Dialect, ids: number[], now: Date): Promise<void> {
   for (const part of chunks(ids)) {
     // The attempt counted by the claim never happened.
-    await db('email_outbox')
+    await db(ownTables(db).emailOutbox)
       .whereIn('id', part)
       .where('status', 'sending')
       .update({ status: 'pending', attempts: db.raw('CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END'), updated_at: toDbInstant(dialect, now) });

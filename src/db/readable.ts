@@ -9,6 +9,7 @@
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
+import { tableFor } from './schema.js';
 
 export type ValueKind = 'instant' | 'day' | 'days';
 
@@ -91,13 +92,14 @@ export async function findUnreadable(
   let count = 0;
   for (const r of reads) {
     const sql = readableSql(dialect, r.column, r.kind);
-    if (sql === '1 = 1') continue;
-    const bad = () => db(r.table).whereRaw(`NOT ${sql}`);
+    const table = tableFor(db, r.table);
+    if (sql === '1 = 1' || !table) continue;
+    const bad = () => db(table).whereRaw(`NOT ${sql}`);
     const [{ n }] = await bad().count<{ n: number }[]>({ n: '*' });
     if (Number(n) === 0) continue;
     count += Number(n);
     const ids: Array<{ id: unknown }> = await bad().select('id').orderBy('id').limit(Math.max(0, limit - rows.length));
-    for (const { id } of ids) rows.push({ table: r.table, column: r.column, id: Number(id) });
+    for (const { id } of ids) rows.push({ table, column: r.column, id: Number(id) });
   }
   return { count, rows };
 }

@@ -2,16 +2,17 @@
 import type { Knex } from 'knex';
 import { fromDbInstant } from './time.js';
 import type { JobRunRow } from './job-runs.js';
+import { ownTables } from './schema.js';
 
 /** Statuses of a run that ended doing (or failing to do) its work; `skipped` runs did nothing. */
 const ENDED = ['succeeded', 'partial', 'failed', 'interrupted', 'abandoned'];
 
 export async function latestEndedRun(db: Knex, job: string): Promise<JobRunRow | undefined> {
-  return db('job_runs').where({ job }).whereIn('status', ENDED).whereNotNull('finished_at').orderBy('id', 'desc').first();
+  return db(ownTables(db).jobRuns).where({ job }).whereIn('status', ENDED).whereNotNull('finished_at').orderBy('id', 'desc').first();
 }
 
 export async function lastSuccessAt(db: Knex, job: string): Promise<Date | null> {
-  const row: { finished_at: unknown } | undefined = await db('job_runs')
+  const row: { finished_at: unknown } | undefined = await db(ownTables(db).jobRuns)
     .where({ job, status: 'succeeded' })
     .orderBy('id', 'desc')
     .first('finished_at');
@@ -20,7 +21,7 @@ export async function lastSuccessAt(db: Knex, job: string): Promise<Date | null>
 
 /** Runs skipped because another run held the job's lock (the reason is in the summary text). */
 export async function lockSkippedCount(db: Knex, job: string): Promise<number> {
-  const row = await db('job_runs')
+  const row = await db(ownTables(db).jobRuns)
     .where({ job, status: 'skipped' })
     .andWhere('summary', 'like', '%lock held%')
     .count({ n: '*' })
@@ -39,7 +40,7 @@ export interface OutboxCount {
  * Every kind the outbox has ever held gets both counts, zeros included, so a graph has no gaps.
  */
 export async function outboxCounts(db: Knex): Promise<OutboxCount[]> {
-  const rows: Array<{ kind: string | null; status: string; n: unknown }> = await db('email_outbox')
+  const rows: Array<{ kind: string | null; status: string; n: unknown }> = await db(ownTables(db).emailOutbox)
     .select('kind', 'status')
     .count({ n: '*' })
     .groupBy('kind', 'status');

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { toJobRun, type JobRun } from './job-status.js';
 import { toDbInstant } from './time.js';
+import { ownTables } from './schema.js';
 
 export interface RunCount {
   job: string;
@@ -12,7 +13,7 @@ export interface RunCount {
 
 /** Runs per job and status that started at or after `since`. */
 export async function runCountsSince(db: Knex, dialect: Dialect, since: Date): Promise<RunCount[]> {
-  const rows = await db('job_runs')
+  const rows = await db(ownTables(db).jobRuns)
     .select('job', 'status')
     .count({ n: '*' })
     .where('started_at', '>=', toDbInstant(dialect, since))
@@ -22,7 +23,7 @@ export async function runCountsSince(db: Knex, dialect: Dialect, since: Date): P
 
 /** Every run that started in [from, to), oldest first. */
 export async function runsBetween(db: Knex, dialect: Dialect, from: Date, to: Date): Promise<JobRun[]> {
-  const rows = await db('job_runs')
+  const rows = await db(ownTables(db).jobRuns)
     .select('*')
     .where('started_at', '>=', toDbInstant(dialect, from))
     .where('started_at', '<', toDbInstant(dialect, to))
@@ -33,7 +34,7 @@ export async function runsBetween(db: Knex, dialect: Dialect, from: Date, to: Da
 
 /** A job's newest runs, newest first. */
 export async function latestRuns(db: Knex, job: string, limit: number): Promise<JobRun[]> {
-  const rows = await db('job_runs').select('*').where({ job }).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit);
+  const rows = await db(ownTables(db).jobRuns).select('*').where({ job }).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit);
   return rows.map(toJobRun);
 }
 

@@ -3,9 +3,10 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { toDbInstant } from './time.js';
+import { schemaOf } from './schema.js';
 
 export async function getSetting(db: Knex | Knex.Transaction, key: string): Promise<string | undefined> {
-  const row = await db('system_settings').where({ key }).first('value');
+  const row = await db(schemaOf(db).settings.table).where({ key }).first('value');
   return row?.value ?? undefined;
 }
 
@@ -21,10 +22,10 @@ export async function getBooleanSetting(db: Knex | Knex.Transaction, key: string
 
 export async function setSetting(db: Knex | Knex.Transaction, dialect: Dialect, key: string, value: string, now: Date): Promise<void> {
   const updated_at = toDbInstant(dialect, now);
-  await db('system_settings').insert({ key, value, updated_at }).onConflict('key').merge(['value', 'updated_at']);
+  await db(schemaOf(db).settings.table).insert({ key, value, updated_at }).onConflict('key').merge(['value', 'updated_at']);
 }
 
 /** Remove a setting, so its default applies again. */
 export async function deleteSetting(db: Knex | Knex.Transaction, key: string): Promise<void> {
-  await db('system_settings').where({ key }).del();
+  await db(schemaOf(db).settings.table).where({ key }).del();
 }

@@ -7,6 +7,7 @@
  * Values it cannot read are reported and never changed.
  */
 import type { Knex } from 'knex';
+import { tableFor } from './schema.js';
 
 export type ColumnKind = 'instant' | 'day';
 
@@ -54,8 +55,9 @@ export interface OffCanonicalColumn {
 /** Columns holding values in another spelling, with how many and one example. SQLite only. */
 export async function scanTimestampForms(db: Knex): Promise<OffCanonicalColumn[]> {
   const found: OffCanonicalColumn[] = [];
-  for (const { table, column, kind } of COMPARED_COLUMNS) {
-    if (!(await db.schema.hasTable(table))) continue;
+  for (const { table: ontimeName, column, kind } of COMPARED_COLUMNS) {
+    const table = tableFor(db, ontimeName);
+    if (!table || !(await db.schema.hasTable(table))) continue;
     const row = await db(table)
       .whereRaw(offCanonicalSql(column, kind))
       .select(db.raw('count(*) AS n'), db.raw(`min(CAST("${column}" AS TEXT)) AS example`))
@@ -110,8 +112,9 @@ export interface FixResult {
 /** Rewrite every readable off-canonical value, `batchSize` rows per transaction. SQLite only. */
 export async function fixTimestampForms(db: Knex, batchSize = 500): Promise<FixResult[]> {
   const results: FixResult[] = [];
-  for (const { table, column, kind } of COMPARED_COLUMNS) {
-    if (!(await db.schema.hasTable(table))) continue;
+  for (const { table: ontimeName, column, kind } of COMPARED_COLUMNS) {
+    const table = tableFor(db, ontimeName);
+    if (!table || !(await db.schema.hasTable(table))) continue;
     const result: FixResult = { table, column, rewritten: 0, unreadable: [] };
     let afterId = 0;
     for (;;) {

@@ -8,6 +8,7 @@ import { lastFinishedRun, newestRuns, runServingSlot, type JobRun } from '../db/
 import { formatUtc } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import { catchUpWindow, gracePeriod, jobSlots, type JobSlots } from './slots.js';
+import { ownTables } from '../db/schema.js';
 
 export type SlotState =
   /** No schedule: started by hand only (bulk-update-case-status). */
@@ -113,8 +114,8 @@ async function lockSkipsOf(db: Knex, dialect: Dialect, def: JobDefinition, now: 
   const holderRunId = Number(newest.summary?.holderRunId);
   // The holder's row if the skip recorded it, else any run of the job still marked running.
   const holder = Number.isInteger(holderRunId) && holderRunId > 0
-    ? await db('job_runs').where({ id: holderRunId }).first('status', 'started_at')
-    : await db('job_runs').where({ job: def.name, status: 'running' }).orderBy('id', 'desc').first('status', 'started_at');
+    ? await db(ownTables(db).jobRuns).where({ id: holderRunId }).first('status', 'started_at')
+    : await db(ownTables(db).jobRuns).where({ job: def.name, status: 'running' }).orderBy('id', 'desc').first('status', 'started_at');
   let holderState: LockSkips['holderState'] = 'gone';
   if (holder && holder.status === 'running') {
     const { fromDbInstant } = await import('../db/time.js');

@@ -3,12 +3,13 @@ import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { formatUtc, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
-import { utcDay } from '../db/time.js';
 import type { Mailer } from '../mail/mailer.js';
 import { adaptivePageSize, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
 import type { RunHooks } from './hooks.js';
 import { RunInterrupted, type StopListener, type StopSignals } from './signals.js';
 import type { BatchSpec, BatchTotals, JobContext, PageSpec } from './types.js';
+import { DEFAULT_SCHEMA, type Schema } from '../profiles/index.js';
+import { dayIn } from '../reports/zone-days.js';
 
 export interface BatchReport {
   batches: number;
@@ -48,6 +49,7 @@ export class RunContext implements JobContext {
   readonly out: Output;
   readonly now: Date;
   readonly today: string;
+  readonly schema: Schema;
   readonly dryRun: boolean;
   readonly verbose: boolean;
   readonly actor: string;
@@ -79,7 +81,10 @@ export class RunContext implements JobContext {
     this.config = init.config;
     this.out = init.out;
     this.now = init.now;
-    this.today = utcDay(init.now);
+    this.schema = init.config.schema ?? DEFAULT_SCHEMA;
+    // Date columns hold the application's calendar days: today is the day in its zone (UTC unless
+    // ONTIME_CALENDAR_TIMEZONE or the profile says otherwise); instants stay UTC.
+    this.today = dayIn(init.now, this.schema.profile.calendarTimezone);
     this.dryRun = init.dryRun;
     this.verbose = init.verbose;
     this.actor = `job:${init.job.name}`;

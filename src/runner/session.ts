@@ -67,7 +67,7 @@ export async function withSession(
       async db() {
         if (!knex) {
           const { connect } = await import('../db/connect.js');
-          knex = await connect(cfg.database);
+          knex = await connect(cfg.database, { schema: cfg.schema });
         }
         return knex;
       },

@@ -5,6 +5,7 @@ import type { Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { RunHooks } from './hooks.js';
+import type { Schema } from '../profiles/types.js';
 
 export interface BatchSpec<Row extends { id: number }> {
   /** Shown in progress on a terminal, e.g. "deleting expired progress". */
@@ -75,8 +76,10 @@ export interface JobContext {
   readonly dialect: Dialect;
   /** The instant the run is evaluated at (the clock, or --now). */
   readonly now: Date;
-  /** now's UTC calendar day, YYYY-MM-DD. */
+  /** now's calendar day, YYYY-MM-DD, in the profile's calendar zone (ONTIME_CALENDAR_TIMEZONE; UTC by default). */
   readonly today: string;
+  /** The schema profile and ontime's own table names (docs/profiles.md); the db functions read the same from the connection. */
+  readonly schema: Schema;
   readonly dryRun: boolean;
   readonly verbose: boolean;
   readonly out: Output;

@@ -1,21 +1,31 @@
-/** Every table and index of docs/reference/schema.md. */
+/**
+ * Every table and index of docs/reference/schema.md. ontime's own tables take the profile's prefix
+ * (index names too: on PostgreSQL they share the schema's namespace with the application's); the
+ * application tables are created only under the ontime profile, whose schema they are. Under any
+ * other profile this migration never creates, alters or drops an application table.
+ */
 import type { Knex } from 'knex';
 import { instant, isMysql, reference } from './columns.js';
-import { TABLES } from './index.js';
+import { createdTables } from './index.js';
+import { schemaOf } from '../schema.js';
 
 export async function up(knex: Knex): Promise<void> {
   const utf8 = (t: Knex.CreateTableBuilder) => {
     if (isMysql(knex)) t.charset('utf8mb4');
   };
+  const schema = schemaOf(knex);
+  const own = schema.own;
+  const p = schema.prefix;
+  const app = schema.profile.createsApplicationTables;
 
-  await knex.schema.createTable('system_settings', (t) => {
+  if (app || !schema.profile.settings) await knex.schema.createTable(schema.settings.table, (t) => {
     utf8(t);
     t.string('key', 100).primary();
     t.text('value').notNullable();
     instant(knex, t, 'updated_at').nullable();
   });
 
-  await knex.schema.createTable('job_runs', (t) => {
+  await knex.schema.createTable(own.jobRuns, (t) => {
     utf8(t);
     t.bigIncrements('id');
     t.string('job', 100).notNullable();
@@ -29,11 +39,11 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('pid').nullable();
     t.text('summary').nullable();
     t.text('error').nullable();
-    t.index(['job', 'started_at'], 'job_runs_job_started_at_index');
-    t.unique(['job', 'scheduled_for'], { indexName: 'job_runs_job_scheduled_for_unique' });
+    t.index(['job', 'started_at'], `${p}job_runs_job_started_at_index`);
+    t.unique(['job', 'scheduled_for'], { indexName: `${p}job_runs_job_scheduled_for_unique` });
   });
 
-  await knex.schema.createTable('job_locks', (t) => {
+  await knex.schema.createTable(own.jobLocks, (t) => {
     utf8(t);
     t.string('name', 191).primary();
     t.string('holder', 255).notNullable();
@@ -42,7 +52,7 @@ export async function up(knex: Knex): Promise<void> {
     instant(knex, t, 'expires_at').notNullable();
   });
 
-  await knex.schema.createTable('cases', (t) => {
+  if (app) await knex.schema.createTable('cases', (t) => {
     utf8(t);
     t.bigIncrements('id');
     t.string('reference', 64).notNullable().unique();
@@ -64,7 +74,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['status'], 'cases_status_index');
   });
 
-  await knex.schema.createTable('case_status_history', (t) => {
+  if (app) await knex.schema.createTable('case_status_history', (t) => {
     utf8(t);
     t.bigIncrements('id');
     reference(t, 'case_id').notNullable().references('id').inTable('cases').onDelete('CASCADE');
@@ -72,10 +82,10 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('to_status').notNullable();
     instant(knex, t, 'changed_at').notNullable();
     t.string('source', 100).nullable();
-    reference(t, 'run_id').nullable().references('id').inTable('job_runs').onDelete('SET NULL');
+    reference(t, 'run_id').nullable().references('id').inTable(own.jobRuns).onDelete('SET NULL');
   });
 
-  await knex.schema.createTable('surveys', (t) => {
+  if (app) await knex.schema.createTable('surveys', (t) => {
     utf8(t);
     t.bigIncrements('id');
     t.string('name', 255).notNullable();
@@ -92,7 +102,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['deleted_at'], 'surveys_deleted_at_index');
   });
 
-  await knex.schema.createTable('survey_responses', (t) => {
+  if (app) await knex.schema.createTable('survey_responses', (t) => {
     utf8(t);
     t.bigIncrements('id');
     reference(t, 'survey_id').notNullable().references('id').inTable('surveys').onDelete('CASCADE');
@@ -101,7 +111,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['survey_id'], 'survey_responses_survey_id_index');
   });
 
-  await knex.schema.createTable('survey_legal_holds', (t) => {
+  if (app) await knex.schema.createTable('survey_legal_holds', (t) => {
     utf8(t);
     t.bigIncrements('id');
     reference(t, 'survey_id').notNullable().references('id').inTable('surveys').onDelete('CASCADE');
@@ -111,17 +121,19 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['survey_id'], 'survey_legal_holds_survey_id_index');
   });
 
-  await knex.schema.createTable('survey_deletion_warnings', (t) => {
+  await knex.schema.createTable(own.deletionWarnings, (t) => {
     utf8(t);
     t.bigIncrements('id');
-    reference(t, 'survey_id').notNullable().references('id').inTable('surveys').onDelete('CASCADE');
+    // Under another profile: no foreign key into the application, so its own deletes never fail.
+    if (app) reference(t, 'survey_id').notNullable().references('id').inTable('surveys').onDelete('CASCADE');
+    else reference(t, 'survey_id').notNullable();
     t.integer('days_before').notNullable();
     instant(knex, t, 'deletion_date').notNullable();
     instant(knex, t, 'sent_at').nullable();
-    t.unique(['survey_id', 'days_before', 'deletion_date'], { indexName: 'survey_deletion_warnings_unique' });
+    t.unique(['survey_id', 'days_before', 'deletion_date'], { indexName: `${p}survey_deletion_warnings_unique` });
   });
 
-  await knex.schema.createTable('survey_progress', (t) => {
+  if (app) await knex.schema.createTable('survey_progress', (t) => {
     utf8(t);
     t.bigIncrements('id');
     reference(t, 'survey_id').notNullable().references('id').inTable('surveys').onDelete('CASCADE');
@@ -136,7 +148,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['survey_id'], 'survey_progress_survey_id_index');
   });
 
-  await knex.schema.createTable('email_outbox', (t) => {
+  await knex.schema.createTable(own.emailOutbox, (t) => {
     utf8(t);
     t.bigIncrements('id');
     t.string('dedupe_key', 191).notNullable().unique();
@@ -154,11 +166,11 @@ export async function up(knex: Knex): Promise<void> {
     instant(knex, t, 'created_at').nullable();
     instant(knex, t, 'updated_at').nullable();
     instant(knex, t, 'sent_at').nullable();
-    reference(t, 'run_id').nullable().references('id').inTable('job_runs').onDelete('SET NULL');
-    t.index(['status'], 'email_outbox_status_index');
+    reference(t, 'run_id').nullable().references('id').inTable(own.jobRuns).onDelete('SET NULL');
+    t.index(['status'], `${p}email_outbox_status_index`);
   });
 
-  await knex.schema.createTable('audit_log', (t) => {
+  await knex.schema.createTable(own.auditLog, (t) => {
     utf8(t);
     t.bigIncrements('id');
     instant(knex, t, 'at').notNullable();
@@ -168,13 +180,13 @@ export async function up(knex: Knex): Promise<void> {
     t.string('subject_id', 64).nullable();
     t.text('details').nullable();
     t.bigInteger('run_id').nullable();
-    t.index(['subject_type', 'subject_id'], 'audit_log_subject_index');
-    t.index(['at'], 'audit_log_at_index');
+    t.index(['subject_type', 'subject_id'], `${p}audit_log_subject_index`);
+    t.index(['at'], `${p}audit_log_at_index`);
   });
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of TABLES) {
+  for (const table of createdTables(schemaOf(knex))) {
     await knex.schema.dropTableIfExists(table);
   }
 }

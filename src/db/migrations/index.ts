@@ -3,6 +3,8 @@
  * a directory at run time. Add a new one at the end; never rename or reorder.
  */
 import type { Knex } from 'knex';
+import type { Schema } from '../../profiles/index.js';
+import { ownTables } from '../schema.js';
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -13,9 +15,15 @@ export const migrations: ReadonlyArray<{ name: string; load(): Promise<Migration
   { name: '0001_initial', load: () => import('./0001_initial.js') },
 ];
 
+/** The ontime profile's migrations table; under a prefix it is <prefix>knex_migrations (migrationsTable()). */
 export const MIGRATIONS_TABLE = 'knex_migrations';
 
-/** Every table the migrations create, children before parents (the order to drop them in). */
+/** The migrations table of this connection's schema. */
+export function migrationsTable(knex: Knex): string {
+  return ownTables(knex).migrations;
+}
+
+/** Every table the ontime profile's migrations create, children before parents (the order to drop them in). */
 export const TABLES = [
   'audit_log',
   'email_outbox',
@@ -30,6 +38,22 @@ export const TABLES = [
   'job_runs',
   'system_settings',
 ] as const;
+
+const APPLICATION_TABLES = new Set(['survey_progress', 'survey_legal_holds', 'survey_responses', 'surveys', 'case_status_history', 'cases']);
+
+/** The tables the migrations create under a schema, children first: ontime's own (prefixed), and the application's only under the ontime profile. */
+export function createdTables(schema: Schema): string[] {
+  const own: Record<string, string> = {
+    audit_log: schema.own.auditLog,
+    email_outbox: schema.own.emailOutbox,
+    survey_deletion_warnings: schema.own.deletionWarnings,
+    job_locks: schema.own.jobLocks,
+    job_runs: schema.own.jobRuns,
+    system_settings: schema.settings.table,
+  };
+  const app = schema.profile.createsApplicationTables;
+  return TABLES.filter((t) => app || (!APPLICATION_TABLES.has(t) && (t !== 'system_settings' || !schema.profile.settings))).map((t) => own[t] ?? t);
+}
 
 export const migrationSource: Knex.MigrationSource<string> = {
   async getMigrations() {
@@ -47,8 +71,8 @@ export const migrationSource: Knex.MigrationSource<string> = {
 
 /** Migration names applied to this database, without creating anything (safe in a dry run). */
 export async function appliedMigrations(knex: Knex): Promise<string[]> {
-  if (!(await knex.schema.hasTable(MIGRATIONS_TABLE))) return [];
-  const rows: Array<{ name: string }> = await knex(MIGRATIONS_TABLE).select('name').orderBy('id');
+  if (!(await knex.schema.hasTable(migrationsTable(knex)))) return [];
+  const rows: Array<{ name: string }> = await knex(migrationsTable(knex)).select('name').orderBy('id');
   return rows.map((r) => r.name);
 }
 

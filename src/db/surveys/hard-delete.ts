@@ -7,24 +7,37 @@ import type { Dialect } from '../../config.js';
 import { rawRows, toBool } from '../dialect.js';
 import { toDbInstant } from '../time.js';
 import { holdRemovedSql, readableSql } from '../readable.js';
-import { activeHoldExists, hardDeletable, placeholders, type Db } from './rules.js';
+import { activeHoldExists, hardDeletable, hardDeletionColumn, placeholders, surveyNames, type Db } from './rules.js';
+import { identFor, mapped, ownTables } from '../schema.js';
 import type { DueSurvey } from './soft-delete.js';
 
-/** Soft-deleted surveys whose 30 days are over (`deleted_at <= cutoff`). */
+/**
+ * Soft-deleted surveys whose 30 days are over (`deleted_at <= cutoff`), or, under the
+ * `hard-deletion-date` rule, whose hard_deletion_date has come (`hard_deletion_date <= cutoff`, the
+ * cutoff being now: rules.hardDeletionCutoff()).
+ */
 export async function hardDeletionDue(db: Db, dialect: Dialect, cutoff: Date, afterId: number, size: number): Promise<DueSurvey[]> {
-  const rows = await db('surveys as s')
-    .select('s.id', 's.deleted_at as due_at')
-    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
+  const n = surveyNames(db);
+  const due = `s.${hardDeletionColumn(db)}`;
+  const rows = await db({ s: n.surveysTable })
+    .select('s.id', `${due} as due_at`)
+    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id', n.qHolds)} THEN 1 ELSE 0 END AS held`))
     .whereNotNull('s.deleted_at')
-    .whereRaw(readableSql(dialect, 's.deleted_at', 'instant'))
-    .where('s.deleted_at', '<=', toDbInstant(dialect, cutoff))
+    .whereNotNull(due)
+    .whereRaw(readableSql(dialect, `s.${n.q(hardDeletionColumn(db))}`, 'instant'))
+    .where(due, '<=', toDbInstant(dialect, cutoff))
     .where('s.id', '>', afterId)
     .orderBy('s.id')
     .limit(size);
   return rows.map((r: Record<string, unknown>) => ({ id: Number(r.id), due_at: r.due_at, held: toBool(r.held) }));
 }
 
-/** The child tables a hard deletion empties in batches, before the survey row itself. */
+/**
+ * The child tables a hard deletion empties in batches, before the survey row itself, named by the
+ * ontime profile's tables; childTableName() gives the profile's real name. Seam for the
+ * foreign-key-aware hard deletion (issue 18, branch issue-18-fk): under a profile whose survey
+ * table has other referencing tables, that module's leaf-first plan replaces this fixed list.
+ */
 export const CHILD_TABLES = ['survey_responses', 'survey_progress', 'survey_deletion_warnings'] as const;
 export type ChildTable = (typeof CHILD_TABLES)[number];
 
@@ -40,6 +53,13 @@ export const CHILD_COUNT_KEY: Record<ChildTable, keyof ChildCounts> = {
   survey_progress: 'progress',
   survey_deletion_warnings: 'warnings',
 };
+
+/** The profile's table for a child concept, as the query builder takes it. */
+export function childTableName(db: Db, table: ChildTable): string {
+  if (table === 'survey_responses') return mapped(db, 'surveyResponses').table;
+  if (table === 'survey_progress') return mapped(db, 'progress').table;
+  return ownTables(db).deletionWarnings;
+}
 
 /** Per survey id: how many rows. A map over one batch of surveys, never the whole run. */
 export type CountsBySurvey = Map<number, number>;
@@ -75,15 +95,16 @@ export async function deleteChildrenOfSurveys(
   if (ids.length === 0) return new Map();
   const cutoffDb = toDbInstant(dialect, cutoff);
   const inIds = placeholders(ids);
+  const t = identFor(trx)(childTableName(trx, table));
   if (dialect === 'mysql') {
     const [rows] = (await trx.raw(
-      `SELECT id, survey_id FROM ${table} WHERE survey_id IN (${inIds}) AND ${hardDeletable(dialect, `${table}.survey_id`)}
+      `SELECT id, survey_id FROM ${t} WHERE survey_id IN (${inIds}) AND ${hardDeletable(trx, dialect, `${t}.survey_id`)}
         ORDER BY id LIMIT ? FOR UPDATE`,
       [...ids, cutoffDb, limit],
     )) as unknown as [{ id: unknown; survey_id: unknown }[]];
     if (rows.length === 0) return new Map();
     const lastId = Number(rows[rows.length - 1]!.id);
-    await trx.raw(`DELETE FROM ${table} WHERE survey_id IN (${inIds}) AND id <= ? AND ${hardDeletable(dialect, `${table}.survey_id`)}`, [
+    await trx.raw(`DELETE FROM ${t} WHERE survey_id IN (${inIds}) AND id <= ? AND ${hardDeletable(trx, dialect, `${t}.survey_id`)}`, [
       ...ids,
       lastId,
       cutoffDb,
@@ -91,9 +112,9 @@ export async function deleteChildrenOfSurveys(
     return tally(rows);
   }
   const result = await trx.raw(
-    `DELETE FROM ${table}
-      WHERE id IN (SELECT c.id FROM ${table} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable(dialect, 'c.survey_id')} LIMIT ?)
-        AND ${hardDeletable(dialect, `${table}.survey_id`)}
+    `DELETE FROM ${t}
+      WHERE id IN (SELECT c.id FROM ${t} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable(trx, dialect, 'c.survey_id')} LIMIT ?)
+        AND ${hardDeletable(trx, dialect, `${t}.survey_id`)}
       RETURNING survey_id`,
     [...ids, cutoffDb, limit, cutoffDb],
   );
@@ -136,8 +157,9 @@ export async function deleteSurveyRows(
     return c;
   };
   let expected: number[] | undefined;
+  const n = surveyNames(trx);
   if (dialect !== 'sqlite') {
-    await trx.raw(`SELECT id FROM surveys WHERE id IN (${inIds}) ORDER BY id FOR UPDATE`, [...ids]);
+    await trx.raw(`SELECT id FROM ${n.qSurveys} WHERE id IN (${inIds}) ORDER BY id FOR UPDATE`, [...ids]);
     expected = await deletableNow(trx, dialect, ids, cutoffDb);
   }
   for (const table of CHILD_TABLES) {
@@ -150,27 +172,28 @@ export async function deleteSurveyRows(
   if (expected.length > 0) {
     const inExpected = placeholders(expected);
     const holdRows = rawRows<Record<string, unknown>>(await trx.raw(
-        `SELECT survey_id, COUNT(*) AS n FROM survey_legal_holds
+        `SELECT survey_id, COUNT(*) AS n FROM ${n.qHolds}
           WHERE survey_id IN (${inExpected}) AND ${holdRemovedSql(dialect, 'removed_at')} GROUP BY survey_id`,
         [...expected],
       ),
     );
     for (const r of holdRows) slot(Number(r.survey_id)).removedHolds += Number(r.n);
     await trx.raw(
-      `DELETE FROM survey_legal_holds
-        WHERE survey_id IN (${inExpected}) AND ${holdRemovedSql(dialect, 'removed_at')} AND ${hardDeletable(dialect, 'survey_legal_holds.survey_id')}`,
+      `DELETE FROM ${n.qHolds}
+        WHERE survey_id IN (${inExpected}) AND ${holdRemovedSql(dialect, 'removed_at')} AND ${hardDeletable(trx, dialect, `${n.qHolds}.survey_id`)}`,
       [...expected, cutoffDb],
     );
   }
   const deleted =
     expected.length === 0
       ? 0
-      : await trx('surveys')
+      : await trx(n.surveysTable)
           .whereIn('id', expected)
           .whereNotNull('deleted_at')
-          .whereRaw(readableSql(dialect, 'deleted_at', 'instant'))
-          .where('deleted_at', '<=', cutoffDb)
-          .whereRaw(`NOT ${activeHoldExists(dialect, 'surveys.id')}`)
+          .whereNotNull(hardDeletionColumn(trx))
+          .whereRaw(readableSql(dialect, n.q(hardDeletionColumn(trx)), 'instant'))
+          .where(hardDeletionColumn(trx), '<=', cutoffDb)
+          .whereRaw(`NOT ${activeHoldExists(dialect, `${n.qSurveys}.id`, n.qHolds)}`)
           .del();
   if (deleted !== expected.length) return null;
   return { deleted: expected, leftovers };
@@ -178,7 +201,7 @@ export async function deleteSurveyRows(
 
 /** Of `ids`, those the rule allows to hard-delete now, in id order. */
 async function deletableNow(trx: Knex.Transaction, dialect: Dialect, ids: readonly number[], cutoffDb: ReturnType<typeof toDbInstant>): Promise<number[]> {
-  const rows = rawRows<Record<string, unknown>>(await trx.raw(`SELECT s0.id FROM surveys s0 WHERE s0.id IN (${placeholders(ids)}) AND ${hardDeletable(dialect, 's0.id')} ORDER BY s0.id`, [
+  const rows = rawRows<Record<string, unknown>>(await trx.raw(`SELECT s0.id FROM ${surveyNames(trx).qSurveys} s0 WHERE s0.id IN (${placeholders(ids)}) AND ${hardDeletable(trx, dialect, 's0.id')} ORDER BY s0.id`, [
       ...ids,
       cutoffDb,
     ]),
@@ -196,7 +219,7 @@ export async function countChildrenOfSurveys(db: Db, ids: readonly number[]): Pr
     if (removedOnly) q = q.whereNotNull('removed_at');
     for (const r of await q.groupBy('survey_id')) counts.get(Number(r.survey_id))![key] += Number(r.n);
   };
-  for (const table of CHILD_TABLES) await add(table, CHILD_COUNT_KEY[table]);
-  await add('survey_legal_holds', 'removedHolds', true);
+  for (const table of CHILD_TABLES) await add(childTableName(db, table), CHILD_COUNT_KEY[table]);
+  await add(surveyNames(db).holdsTable, 'removedHolds', true);
   return counts;
 }

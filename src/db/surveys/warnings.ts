@@ -7,7 +7,9 @@ import type { Dialect } from '../../config.js';
 import { affectedRows, toBool } from '../dialect.js';
 import { DAY_MS, toDbInstant } from '../time.js';
 import { readableSql } from '../readable.js';
-import { activeHoldExists, type Db, type WarningDays } from './rules.js';
+import { activeHoldExists, eligibleSql, surveyNames, type Db, type WarningDays } from './rules.js';
+import type { Knex } from 'knex';
+import type { SurveyOwner } from '../../profiles/types.js';
 
 export interface WarningCandidate {
   id: number;
@@ -30,16 +32,19 @@ export interface WarningCandidate {
 export async function warningCandidates(db: Db, dialect: Dialect, now: Date, afterId: number, size: number): Promise<WarningCandidate[]> {
   const at = (days: number) => toDbInstant(dialect, new Date(now.getTime() + days * DAY_MS));
   const daysCase = `CASE WHEN s.deletion_date <= ? THEN 1 WHEN s.deletion_date <= ? THEN 7 ELSE 30 END`;
-  const rows = await db('surveys as s')
-    .select('s.id', 's.name', 's.owner_email', 's.owner_name', 's.deletion_date')
+  const n = surveyNames(db);
+  const rows = await db({ s: n.surveysTable })
+    .select('s.id', 's.name', 's.deletion_date')
+    .modify((q) => selectOwner(q, n.surveys.owner))
     .select(db.raw(`${daysCase} AS days`, [at(1), at(7)]))
     .select(
       db.raw(
-        `CASE WHEN EXISTS (SELECT 1 FROM survey_deletion_warnings w WHERE w.survey_id = s.id AND w.deletion_date = s.deletion_date AND w.days_before = ${daysCase}) THEN 1 ELSE 0 END AS warned`,
+        `CASE WHEN EXISTS (SELECT 1 FROM ${n.qWarnings} w WHERE w.survey_id = s.id AND w.deletion_date = s.deletion_date AND w.days_before = ${daysCase}) THEN 1 ELSE 0 END AS warned`,
         [at(1), at(7)],
       ),
     )
-    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
+    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id', n.qHolds)} THEN 1 ELSE 0 END AS held`))
+    .whereRaw(`1 = 1${eligibleSql(db, 's')}`)
     .whereNull('s.deleted_at')
     .whereNotNull('s.deletion_date')
     .whereRaw(readableSql(dialect, 's.deletion_date', 'instant'))
@@ -65,10 +70,12 @@ export async function warningCandidates(db: Db, dialect: Dialect, now: Date, aft
  * the instant we are about to announce (to the millisecond)?
  */
 export async function stillWarnable(db: Db, dialect: Dialect, surveyId: number, announced: Date): Promise<'ok' | 'held' | 'changed'> {
-  const row = await db('surveys as s')
+  const n = surveyNames(db);
+  const row = await db({ s: n.surveysTable })
     .select('s.id')
-    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id')} THEN 1 ELSE 0 END AS held`))
+    .select(db.raw(`CASE WHEN ${activeHoldExists(dialect, 's.id', n.qHolds)} THEN 1 ELSE 0 END AS held`))
     .where('s.id', surveyId)
+    .whereRaw(`1 = 1${eligibleSql(db, 's')}`)
     .whereNull('s.deleted_at')
     .where('s.deletion_date', '>=', toDbInstant(dialect, announced))
     .where('s.deletion_date', '<', toDbInstant(dialect, new Date(announced.getTime() + 1)))
@@ -90,24 +97,25 @@ export async function recordWarning(
 ): Promise<boolean> {
   const lo = toDbInstant(dialect, w.announced);
   const hi = toDbInstant(dialect, new Date(w.announced.getTime() + 1));
+  const n = surveyNames(db);
   const copied = await db.raw(
-    `INSERT INTO survey_deletion_warnings (survey_id, days_before, deletion_date, sent_at)
-     SELECT s.id, ?, s.deletion_date, ? FROM surveys s
+    `INSERT INTO ${n.qWarnings} (survey_id, days_before, deletion_date, sent_at)
+     SELECT s.id, ?, s.deletion_date, ? FROM ${n.qSurveys} s
       WHERE s.id = ? AND s.deletion_date >= ? AND s.deletion_date < ?
-        AND NOT EXISTS (SELECT 1 FROM survey_deletion_warnings w
+        AND NOT EXISTS (SELECT 1 FROM ${n.qWarnings} w
                          WHERE w.survey_id = s.id AND w.days_before = ? AND w.deletion_date = s.deletion_date)`,
     [w.days, toDbInstant(dialect, w.sentAt), w.surveyId, lo, hi, w.days],
   );
   if (affectedRows(dialect, copied) > 0) return true;
-  const existing = await db('survey_deletion_warnings')
+  const existing = await db(n.warningsTable)
     .where({ survey_id: w.surveyId, days_before: w.days })
     .where('deletion_date', '>=', lo)
     .where('deletion_date', '<', hi)
     .first('id');
   if (existing) return false;
-  const exists = await db('surveys').where('id', w.surveyId).first('id');
+  const exists = await db(n.surveysTable).where('id', w.surveyId).first('id');
   if (!exists) return false;
-  await db('survey_deletion_warnings').insert({
+  await db(n.warningsTable).insert({
     survey_id: w.surveyId,
     days_before: w.days,
     deletion_date: lo,
@@ -116,3 +124,15 @@ export async function recordWarning(
   return true;
 }
 
+
+/** The owner's address and greeting as owner_email / owner_name: columns of the survey, or its user's. */
+function selectOwner(q: Knex.QueryBuilder, owner: SurveyOwner): Knex.QueryBuilder {
+  if (owner.kind === 'columns') {
+    return q.select({ owner_email: `s.${owner.email}` }).select(owner.name ? { owner_name: `s.${owner.name}` } : q.client.raw('NULL AS owner_name'));
+  }
+  // A left join: a survey whose owner row is gone is still listed, with no address, and reported.
+  return q
+    .leftJoin({ o: owner.table }, `o.${owner.id}`, `s.${owner.ownerId}`)
+    .select({ owner_email: `o.${owner.email}` })
+    .select(owner.name ? { owner_name: `o.${owner.name}` } : q.client.raw('NULL AS owner_name'));
+}

@@ -9,7 +9,8 @@ import {
   deleteExpiredProgressBatch,
   expiredProgress,
   progressKind,
-  PROGRESS_COLUMNS,
+  progressColumns,
+  progressTable,
   selectExpiredProgress,
   type ProgressKind,
   type ProgressRow,
@@ -19,7 +20,8 @@ import { formatUtc, plural } from '../../output.js';
 import type { JobHandler } from '../../runner/types.js';
 
 export interface CleanupOptions {
-  olderThanDays: number;
+  /** Absent: the profile's rules.progressStaleDays. */
+  olderThanDays?: number;
 }
 
 const KIND_LABELS: Record<ProgressKind, string> = {
@@ -29,13 +31,16 @@ const KIND_LABELS: Record<ProgressKind, string> = {
   unknown: 'without user, session or token',
 };
 
-const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) => {
+const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => {
   const { out, dryRun } = ctx;
+  const rules = ctx.schema.profile.rules;
+  const options = { olderThanDays: given.olderThanDays ?? rules.progressStaleDays };
   const staleBefore = new Date(ctx.now.getTime() - options.olderThanDays * DAY_MS);
+  const kindOrder = rules.progressKindOrder;
   const counts: Record<ProgressKind, number> = { authenticated: 0, anonymous: 0, token: 0, unknown: 0 };
   const tally = (rows: ProgressRow[]) => {
     for (const row of rows) {
-      const kind = progressKind(row);
+      const kind = progressKind(row, kindOrder);
       counts[kind] += 1;
       // Built only when shown: no per-row strings for a run of millions.
       if (ctx.verbose) out.detail(`  progress ${row.id} (survey ${row.survey_id}, ${KIND_LABELS[kind]}): ${why(row)}`);
@@ -51,7 +56,9 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) =
 
   out.line(ctx.startLine('survey progress cleanup'));
   out.line(
-    `Expired: expires_at before now, or no expires_at and not updated for ${plural(options.olderThanDays, 'day')} (before ${formatUtc(staleBefore)})`,
+    rules.progressExpiry === 'expired-or-stale'
+      ? `Expired: expires_at before now, or not updated for ${plural(options.olderThanDays, 'day')} whatever expires_at says (before ${formatUtc(staleBefore)})`
+      : `Expired: expires_at before now, or no expires_at and not updated for ${plural(options.olderThanDays, 'day')} (before ${formatUtc(staleBefore)})`,
   );
 
   /** Count what a batch deleted and record it in the batch's transaction. */
@@ -93,8 +100,8 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) =
     async apply(trx, rows) {
       // Selected a moment ago; a draft the respondent touched since then is no longer expired.
       // Lock and re-read inside the transaction so the counts match what was deleted.
-      let lockedQuery = expired(trx('survey_progress'))
-        .select(PROGRESS_COLUMNS)
+      let lockedQuery = expired(trx(progressTable(trx)))
+        .select(progressColumns(trx))
         .whereIn(
           'id',
           rows.map((r) => r.id),
@@ -102,7 +109,7 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, options) =
       if (ctx.dialect !== 'sqlite') lockedQuery = lockedQuery.forUpdate();
       const still: ProgressRow[] = await lockedQuery;
       if (still.length === 0) return;
-      await trx('survey_progress')
+      await trx(progressTable(trx))
         .whereIn(
           'id',
           still.map((r) => r.id),

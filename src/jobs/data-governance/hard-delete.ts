@@ -6,7 +6,7 @@ import { auditMany } from '../../db/audit.js';
 import {
   CHILD_COUNT_KEY,
   CHILD_TABLES,
-  HARD_DELETE_AFTER_DAYS,
+  hardDeletionCutoff,
   countChildrenOfSurveys,
   deleteChildrenOfSurveys,
   deleteSurveyRows,
@@ -15,10 +15,10 @@ import {
   type ChildCounts,
   type DueSurvey,
 } from '../../db/surveys/index.js';
-import { DAY_MS } from '../../db/time.js';
 import type { JobContext } from '../../runner/types.js';
 import { addCounts, describeCounts, noChildCounts, type GovernanceTally, type SectionLines } from './report.js';
 import { dueAt } from './soft-delete.js';
+import { hardDeleteByGraph, newPlanCache } from './hard-delete-graph.js';
 
 export const HARD_DELETE_LABEL = 'hard-deleting surveys';
 
@@ -29,7 +29,10 @@ class BatchChanged extends Error {}
 const CHILD_ROWS_PER_SURVEY = 10;
 
 export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, notes: SectionLines): Promise<void> {
-  const cutoff = new Date(ctx.now.getTime() - HARD_DELETE_AFTER_DAYS * DAY_MS);
+  // deleted_at <= now - 30 days, or hard_deletion_date <= now under that rule (docs/profiles.md).
+  const cutoff = hardDeletionCutoff(ctx.db, ctx.now);
+  // Under `hardDeletionChildren: foreign-keys` the referencing tables come from the catalog (read once per run).
+  const planFor = ctx.schema.profile.rules.hardDeletionChildren === 'foreign-keys' ? newPlanCache(ctx) : null;
   const totals = await ctx.eachPage<DueSurvey>({
     label: HARD_DELETE_LABEL,
     countsItself: true,
@@ -54,7 +57,9 @@ export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, not
         return;
       }
       if (free.length === 0) return;
-      const { deleted, counts } = await hardDeleteBatch(ctx, ids, cutoff, page.size * CHILD_ROWS_PER_SURVEY);
+      const { deleted, counts } = planFor
+        ? await hardDeleteByGraph(ctx, planFor, ids, cutoff)
+        : await hardDeleteBatch(ctx, ids, cutoff, page.size * CHILD_ROWS_PER_SURVEY);
       tally.hard.count += deleted.size;
       page.take(deleted.size);
       for (const survey of free) {

@@ -12,6 +12,8 @@ import { formatUtc } from '../../output.js';
 export interface WarningTally extends MailTally {
   byDays: Record<WarningDays, number>;
   invalidEmail: number;
+  /** Due before the profile's cut-over: recorded without a mail (jobs/data-governance/cutover.ts). */
+  sentByApplication: number;
 }
 
 export interface DeletionTally {
@@ -36,7 +38,7 @@ export const noChildCounts = (): ChildCounts => ({ responses: 0, progress: 0, wa
 
 export function newTally(): GovernanceTally {
   return {
-    warnings: { ...newMailTally(), byDays: { 30: 0, 7: 0, 1: 0 }, invalidEmail: 0 },
+    warnings: { ...newMailTally(), byDays: { 30: 0, 7: 0, 1: 0 }, invalidEmail: 0, sentByApplication: 0 },
     soft: { count: 0, changed: 0 },
     hard: { count: 0, changed: 0, rows: noChildCounts() },
     skippedByHold: 0,
@@ -72,6 +74,7 @@ export function reportLines(t: GovernanceTally, r: ReportInput): string[] {
   lines.push(`${would('Sent', 'Would send')} ${w.sent} deletion warnings:`);
   lines.push(`  - 30-day warnings: ${w.byDays[30]}`, `  - 7-day warnings: ${w.byDays[7]}`, `  - 1-day warnings: ${w.byDays[1]}`);
   if (w.invalidEmail > 0) lines.push(`Not sent (owner email missing or invalid): ${w.invalidEmail} surveys`);
+  if (w.sentByApplication > 0) lines.push(`${would('Recorded', 'Would record')} as sent by the application before the cut-over: ${w.sentByApplication} warnings`);
   if (w.failed > 0) lines.push(`Failed (rejected by the mail server): ${w.failed} warnings`);
   if (w.failedEarlier > 0) lines.push(`Refused in an earlier run, not retried: ${w.failedEarlier} warnings (see email_outbox.last_error)`);
   if (w.deferred > 0) lines.push(`Deferred (temporary mail failure, retried next run): ${w.deferred} warnings`);
@@ -103,6 +106,7 @@ export function governanceSummary(t: GovernanceTally): Record<string, unknown> {
     warnings1: w.byDays[1],
     warningsAlreadySent: w.alreadySent,
     warningsInvalidEmail: w.invalidEmail,
+    warningsSentByApplication: w.sentByApplication,
     warningsFailed: w.failed,
     warningsFailedEarlier: w.failedEarlier,
     warningsDeferred: w.deferred,

@@ -15,6 +15,7 @@ import { renderDeletionWarning } from '../../mail/templates/deletion-warning.js'
 import { formatUtc } from '../../output.js';
 import type { JobContext } from '../../runner/types.js';
 import type { GovernanceTally, SectionLines } from './report.js';
+import { sentByApplication, warningsCutover } from './cutover.js';
 
 export const WARNINGS_LABEL = 'sending deletion warnings';
 
@@ -47,6 +48,7 @@ export async function sendWarnings(ctx: JobContext, tally: GovernanceTally, note
     return mailer;
   };
 
+  const cutover = await warningsCutover(ctx);
   const totals = await ctx.eachPage<WarningCandidate>({
     label: WARNINGS_LABEL,
     // Candidates already warned or held use no --limit, so pages are full; each warning takes one.
@@ -64,6 +66,13 @@ export async function sendWarnings(ctx: JobContext, tally: GovernanceTally, note
         if (row.held) {
           tally.skippedByHold += 1;
           notes.detail(`  survey ${row.id}: skipped, active legal hold (${what} was due)`);
+          continue;
+        }
+        if (sentByApplication(cutover, deletionDate, row.days)) {
+          // The application's to send, before ontime took over: recorded, never mailed again.
+          t.sentByApplication += 1;
+          if (!ctx.dryRun) await recordWarning(ctx.db, ctx.dialect, { surveyId: row.id, days: row.days, announced: deletionDate, sentAt: ctx.now });
+          notes.detail(`  survey ${row.id}: ${what} fell due before the cut-over ${formatUtc(cutover!)}; taken as sent by the application`);
           continue;
         }
         if (!page.canTake()) return;

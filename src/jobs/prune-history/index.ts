@@ -26,6 +26,7 @@ import { DAY_MS } from '../../db/time.js';
 import { formatUtc, plural } from '../../output.js';
 import type { JobContext, JobHandler } from '../../runner/types.js';
 import { writeAuditArchive } from './archive.js';
+import { ownTables } from '../../db/schema.js';
 
 export interface PruneOptions {
   runsDays: number;
@@ -103,7 +104,7 @@ const ARCHIVE_READ_PAGE = 1000;
 
 async function archiveAudit(ctx: JobContext, days: number, dir: string) {
   const before = daysBefore(ctx.now, days);
-  const top = await ctx.db('audit_log').max({ id: 'id' }).first();
+  const top = await ctx.db(ownTables(ctx.db).auditLog).max({ id: 'id' }).first();
   const upToId = Number(top?.id ?? 0);
   // Read no more than --limit allows, so every row archived is also deleted by this run.
   const budget = ctx.remaining();

@@ -1,0 +1,39 @@
+/**
+ * doctor's look at the schema profile (docs/profiles.md): the mapped tables and columns exist with
+ * compatible types, and what each job would touch. A missing or mistyped column is a finding
+ * (78): the job would fail on its first statement, or compare the wrong thing.
+ */
+import type { Knex } from 'knex';
+import type { Config } from '../config.js';
+import { ExitCode } from '../errors.js';
+import type { Finding } from './doctor.js';
+
+export async function checkProfile(knex: Knex, config: Config, verbose: boolean, add: (f: Finding) => void): Promise<void> {
+  const { checkProfileColumns, expectedColumns, jobTouches } = await import('../db/profile-check.js');
+  const schema = config.schema;
+  const p = schema.profile;
+  const prefix = schema.prefix ? `ontime's own tables prefixed ${schema.prefix}` : "ontime's own tables unprefixed";
+  add({ check: 'profile', level: 'ok', message: `${p.name}: ${p.description}; ${prefix}; calendar days in ${p.calendarTimezone}` });
+  const problems = await checkProfileColumns(knex, schema);
+  for (const q of problems) {
+    const where = q.problem === 'no-table' ? `table ${q.table}` : `${q.table}.${q.column}`;
+    add({
+      check: 'profile',
+      level: 'fail',
+      message:
+        q.problem === 'no-table'
+          ? `${where} does not exist`
+          : q.problem === 'no-column'
+            ? `${where} does not exist`
+            : `${where} is ${q.found}, not a ${q.expected === 'instant' ? 'timestamp' : q.expected === 'day' ? 'date' : q.expected} column`,
+      fix: 'correct the name in the profile (ONTIME_PROFILE_FILE), or choose the profile of this application (ONTIME_PROFILE)',
+      exitCode: ExitCode.config,
+    });
+  }
+  if (problems.length === 0) {
+    add({ check: 'profile', level: 'ok', message: `${expectedColumns(schema).length} mapped columns exist with compatible types` });
+  }
+  for (const { job, touches } of jobTouches(schema)) {
+    if (touches || verbose) add({ check: 'profile', level: 'ok', message: `${job}: ${touches ?? 'nothing mapped under this profile (do not schedule it)'}` });
+  }
+}
