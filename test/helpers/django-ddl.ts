@@ -141,3 +141,16 @@ export async function columnNames(knex: Knex, table: string): Promise<string[]> 
 export function insertedId(row: unknown): number {
   return typeof row === 'object' && row !== null ? Number((row as { id: number }).id) : Number(row);
 }
+
+/** Every table of the current database (schema `public` on PostgreSQL), sorted. */
+export async function tableNames(knex: Knex, dialect: Dialect): Promise<string[]> {
+  const sql =
+    dialect === 'sqlite'
+      ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+      : dialect === 'mysql'
+        ? 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()'
+        : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'";
+  const result = await knex.raw(sql);
+  const rows = (dialect === 'sqlite' ? result : dialect === 'mysql' ? result[0] : result.rows) as Array<{ name?: string; NAME?: string; TABLE_NAME?: string }>;
+  return rows.map((r) => String(r.name ?? r.NAME ?? r.TABLE_NAME)).sort();
+}
