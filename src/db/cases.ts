@@ -7,7 +7,6 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { mapped } from './schema.js';
 import { whereNotOnHold, whereOnHold } from './case-holds.js';
-import { rowsPerInsert } from './audit.js';
 import { caseReads, whereReadable } from './readable.js';
 import { toDbInstant } from './time.js';
 
@@ -103,85 +102,3 @@ export async function releaseCases(trx: Knex.Transaction, w: ReleaseWindow, ids:
   const changed: Array<{ id: number } | number> = await dueForRelease(trx(mapped(trx, 'cases').table), w).whereIn('id', ids).update(changes, ['id']);
   return changed.map((r) => Number(typeof r === 'object' ? r.id : r)).sort((a, b) => a - b);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Status moves
-
-export interface CaseStatusRow {
-  id: number;
-  reference: string;
-  status: number;
-}
-
-/** One keyset page of cases at `status`, optionally only among `ids`. */
-export function selectCasesAtStatus(db: Db, status: number, ids: number[] | undefined, afterId: number, size: number): Promise<CaseStatusRow[]> {
-  let q = db(mapped(db, 'cases').table).select('id', 'reference', 'status').where('status', status).where('id', '>', afterId);
-  if (ids) q = q.whereIn('id', ids);
-  return q.orderBy('id').limit(size);
-}
-
-/** The current status of the given ids (absent ids are missing from the answer). */
-export async function statusesOf(db: Db, ids: number[]): Promise<Map<number, CaseStatusRow>> {
-  const found = new Map<number, CaseStatusRow>();
-  // Chunked: SQLite and the drivers limit bound parameters per statement.
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows: CaseStatusRow[] = await db(mapped(db, 'cases').table).select('id', 'reference', 'status').whereIn('id', ids.slice(i, i + 500));
-    for (const r of rows) found.set(Number(r.id), { ...r, id: Number(r.id), status: Number(r.status) });
-  }
-  return found;
-}
-
-export interface StatusMove {
-  dialect: Dialect;
-  from: number;
-  to: number;
-  now: Date;
-  /** case_status_history.source, e.g. `job:weekly-paid-update` */
-  source: string;
-  runId: number | null;
-}
-
-/**
- * Move those of `ids` whose status is still `from` to `to`, and write a case_status_history row
- * for each. The UPDATE is conditional on the old status, so a case another program changed since
- * selection is left alone and gets no history row. Returns the ids actually moved.
- *
- * Knowing exactly which rows changed: PostgreSQL and SQLite (3.35+) use `UPDATE … RETURNING id`,
- * one statement (on SQLite it takes the write lock at once, so there is no read-then-write
- * upgrade that could fail). MariaDB has no UPDATE … RETURNING: the rows still at `from` are
- * re-selected FOR UPDATE, which locks them until commit, so the UPDATE that follows changes
- * exactly those.
- */
-export async function moveCaseStatus(trx: Knex.Transaction, move: StatusMove, ids: number[]): Promise<number[]> {
-  if (ids.length === 0) return [];
-  const at = toDbInstant(move.dialect, move.now);
-  let moved: number[];
-  if (move.dialect === 'mysql') {
-    const locked: Array<{ id: number }> = await trx(mapped(trx, 'cases').table).select('id').whereIn('id', ids).where('status', move.from).orderBy('id').forUpdate();
-    moved = locked.map((r) => Number(r.id));
-    if (moved.length > 0) await trx(mapped(trx, 'cases').table).whereIn('id', moved).where('status', move.from).update({ status: move.to, updated_at: at });
-  } else {
-    const changed: Array<{ id: number } | number> = await trx(mapped(trx, 'cases').table)
-      .whereIn('id', ids)
-      .where('status', move.from)
-      .update({ status: move.to, updated_at: at }, ['id']);
-    moved = changed.map((r) => Number(typeof r === 'object' ? r.id : r)).sort((a, b) => a - b);
-  }
-  await insertStatusHistory(trx, move, moved);
-  return moved;
-}
-
-/** case_status_history rows for the cases a batch moved, as few multi-row INSERTs as the parameter limit allows. */
-async function insertStatusHistory(trx: Knex.Transaction, move: StatusMove, moved: number[]): Promise<void> {
-  const at = toDbInstant(move.dialect, move.now);
-  // Chunked: SQLite limits the terms of the INSERT knex writes, and --batch-size may be large.
-  const chunk = rowsPerInsert(move.dialect);
-  for (let i = 0; i < moved.length; i += chunk) {
-    await trx(mapped(trx, 'caseStatusHistory').table).insert(
-      moved
-        .slice(i, i + chunk)
-        .map((id) => ({ case_id: id, from_status: move.from, to_status: move.to, changed_at: at, source: move.source, run_id: move.runId })),
-    );
-  }
-}
-

@@ -13,7 +13,25 @@ export interface SettingsMap { table: string }
  * applications ontime knows; every other column keeps the name docs/reference/schema.md gives it
  * (mapping those too is future work: docs/profiles.md, "What a profile cannot change yet").
  */
-export interface CasesMap { table: string }
+export interface CasesMap {
+  table: string;
+  /** The primary key column; `string` keys (SurgiCase's case_id) are named by --ids as written. */
+  id: string;
+  idKind: 'integer' | 'string';
+  /** The human reference printed beside the id; null: the id is the reference. */
+  reference: string | null;
+  /** The integer status the status jobs move. */
+  status: string;
+  /** Set to now by every change ontime makes; null when the table has no such column. */
+  updatedAt: string | null;
+  /** Only rows where this column is 1 are live (SurgiCase's `active`); null: every row is. */
+  activeColumn: string | null;
+  /**
+   * Target status → the column a move to that status sets to now (SurgiCase stamps one column
+   * per status instead of keeping a history). Built-in profiles only for now.
+   */
+  statusTimestamps: Record<string, string>;
+}
 
 export interface CaseStatusHistoryMap { table: string }
 
@@ -111,6 +129,8 @@ export interface OwnTables {
   auditLog: string;
   settings: string;
   deletionWarnings: string;
+  /** ontime's own status history, used when the profile maps cases but no history table. */
+  caseStatusHistory: string;
   migrations: string;
 }
 

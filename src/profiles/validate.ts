@@ -20,6 +20,7 @@ const ENUMS: Record<string, readonly string[]> = {
   'rules.progressExpiry': ['expired-or-stale-undated', 'expired-or-stale'],
   'rules.hardDeletionChildren': ['listed', 'foreign-keys'],
   'surveys.owner.kind': ['columns', 'user'],
+  'cases.idKind': ['integer', 'string'],
 };
 const KIND_NAMES = ['user', 'session', 'token'];
 

@@ -13,6 +13,7 @@ interface MigrationModule {
 
 export const migrations: ReadonlyArray<{ name: string; load(): Promise<MigrationModule> }> = [
   { name: '0001_initial', load: () => import('./0001_initial.js') },
+  { name: '0002_own_case_history', load: () => import('./0002_own_case_history.js') },
 ];
 
 /** The ontime profile's migrations table; under a prefix it is <prefix>knex_migrations (migrationsTable()). */
