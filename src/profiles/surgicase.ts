@@ -37,6 +37,7 @@ export const surgicaseProfile: Profile = {
       '400': 'rejected_ts',
       '500': 'closed_ts',
     },
+    releases: false,
   },
   caseStatusHistory: null,
   surveys: null,

@@ -31,6 +31,12 @@ export interface CasesMap {
    * per status instead of keeping a history). Built-in profiles only for now.
    */
   statusTimestamps: Record<string, string>;
+  /**
+   * The table has ontime's release and email columns (reference/schema.md: scheduled_release_date,
+   * actual_release_date, scheduled_email_date, …). false: release-scheduled-cases and
+   * send-scheduled-emails have nothing to work on under this profile (exit 78).
+   */
+  releases: boolean;
 }
 
 export interface CaseStatusHistoryMap { table: string }

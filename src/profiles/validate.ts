@@ -134,7 +134,7 @@ function scalar(source: string, key: string, value: unknown, reference: unknown)
   }
   // Everything else is a table or column name; null only where the ontime profile allows it.
   if (value === null && reference === null) return null;
-  if (value === null && /^surveys\.(closedAt|hardDeletionDate)$/.test(key)) return null;
+  if (value === null && /^(surveys\.(closedAt|hardDeletionDate)|cases\.(reference|updatedAt))$/.test(key)) return null;
   if (typeof value !== 'string' || !isIdentifier(value)) fail(source, key, 'must be an SQL identifier (letters, digits, _; optionally schema.name)');
   return value;
 }

@@ -144,6 +144,20 @@ forEachDatabase(
       assert.equal(iso((await readSurgiCases(knex)).get('SC-B')!.pending_payment_ts), '2026-06-08T08:00:00.000Z');
     });
 
+    test('doctor accepts SurgiCase\'s table under the profile; the release and email jobs have nothing to work on (78)', async (t) => {
+      const { dialect } = db();
+      if (dialect === 'postgres') return t.skip('SurgiCase runs on MySQL');
+      const env = { DATABASE_URL: db().url, ONTIME_PROFILE: 'surgicase', EMAIL_BACKEND: 'console' };
+      const doctor = await runCli(['doctor'], env);
+      assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+      assert.match(doctor.stdout, /cases\.case_status, inserts into ontime_case_status_history/);
+      for (const job of ['release-scheduled-cases', 'send-scheduled-emails']) {
+        const r = await runCli([job, '--now', NOW], env);
+        assert.equal(r.code, 78, r.stdout + r.stderr);
+        assert.match(r.stderr, /surgicase profile's case table cases has no release or email columns/);
+      }
+    });
+
     test('--from A --to B with string --ids moves the listed active cases at A', async (t) => {
       const { knex, dialect } = db();
       if (dialect === 'postgres') return t.skip('SurgiCase runs on MySQL');
