@@ -99,6 +99,8 @@ function assertNoCollision(schema: Schema): void {
   if (p.surveys?.owner.kind === 'user') app.add(p.surveys.owner.table);
   for (const own of Object.values(schema.own)) {
     if (own === schema.settings.table && p.settings) continue;
+    // ontime's own history table exists only when the application has none.
+    if (own === schema.own.caseStatusHistory && (p.caseStatusHistory || !p.cases)) continue;
     if (app.has(own)) {
       throw new ConfigError(`ONTIME_TABLE_PREFIX: ontime's table ${own} would be the application's table of the same name`, 'choose a prefix such as ontime_');
     }

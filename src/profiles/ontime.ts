@@ -28,4 +28,5 @@ export const ontimeProfile: Profile = {
     progressKindOrder: ['user', 'session', 'token'],
     warningsSince: null,
   },
+  templates: {},
 };

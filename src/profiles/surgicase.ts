@@ -45,4 +45,5 @@ export const surgicaseProfile: Profile = {
   legalHolds: null,
   progress: null,
   rules: ontimeProfile.rules,
+  templates: {},
 };

@@ -105,6 +105,19 @@ export interface ProfileRules {
   warningsSince: string | null;
 }
 
+/** A mail template: subject, text and HTML with {named} fields (docs/mail-templates.md). */
+export interface ProfileMailTemplate {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The mail kinds a profile may give its own template for; a kind left out uses the built-in one. */
+export interface ProfileTemplates {
+  'case-notification'?: ProfileMailTemplate;
+  'deletion-warning'?: ProfileMailTemplate;
+}
+
 export interface Profile {
   name: string;
   description: string;
@@ -125,6 +138,8 @@ export interface Profile {
    */
   settings: SettingsMap | null;
   rules: ProfileRules;
+  /** The profile's own mail templates (checked when the profile is loaded); empty: the built-in ones. */
+  templates: ProfileTemplates;
 }
 
 /** ontime's own tables, always created by `ontime migrate` (prefixed under non-ontime profiles). */

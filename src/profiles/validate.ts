@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { Profile } from './types.js';
+import { checkProfileTemplates } from '../mail/templates/profile.js';
 
 /** `name` or `schema.name`: letters, digits, underscores; nothing a quote could break out of. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
@@ -66,6 +67,7 @@ export function validateProfile(raw: unknown, bases: Record<string, Profile>, so
 }
 
 function mergeKey(source: string, key: string, value: unknown, current: unknown, reference: unknown): unknown {
+  if (key === 'templates') return { ...(current as object), ...checkProfileTemplates(source, value) };
   if (ENUMS[key]) {
     if (typeof value !== 'string' || !ENUMS[key]!.includes(value)) fail(source, key, `must be one of ${ENUMS[key]!.join(', ')}`);
     return value;

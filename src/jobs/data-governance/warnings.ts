@@ -12,6 +12,7 @@ import { describeError, OntimeError } from '../../errors.js';
 import type { Mailer } from '../../mail/mailer.js';
 import { countOutcome, mailStop, previewDelivery } from '../../mail/outcomes.js';
 import { renderDeletionWarning } from '../../mail/templates/deletion-warning.js';
+import { profileTemplate } from '../../mail/templates/profile.js';
 import { formatUtc } from '../../output.js';
 import type { JobContext } from '../../runner/types.js';
 import type { GovernanceTally, SectionLines } from './report.js';
@@ -133,7 +134,7 @@ async function sendOne(
     deletionDate,
     daysBefore: row.days,
     siteUrl: ctx.config.siteUrl,
-  });
+  }, profileTemplate(ctx.schema.profile, 'deletion-warning'));
   const outboxRow = await mailer.enqueue(
     ctx.db,
     { dedupeKey: warningDedupeKey(row.id, row.days, deletionDate), kind: 'survey-deletion-warning', to: singleAddress(row.owner_email)!, ...rendered },
