@@ -162,7 +162,7 @@ export function caseIdList(option: string) {
       .map((s): number | string => {
         if (/^[1-9][0-9]*$/.test(s)) return number(s)[0]!;
         // Printable and short enough for an index: the key is bound as a value, never as SQL.
-        if (s.length > 191 || /[\u0000-\u001f\u007f]/.test(s)) throw new UsageError(`${option}: "${s.slice(0, 40)}" is not a case id`);
+        if (s.length > 191 || /[\u0000-\u001f\u007f]/.test(s)) throw new UsageError(`${option}: ${JSON.stringify(s.slice(0, 40))} is not a case id (printable, at most 191 characters)`);
         return s;
       });
     if (ids.length === 0) throw new UsageError(`${option} names no ids`);
