@@ -93,7 +93,7 @@ forEachDatabase(
         ['SC-0001', 10, 15, 'job:weekly-pending-payment-update'],
       ]);
       const audit = await knex('ontime_audit_log').where({ action: 'case.status_changed' }).orderBy('id');
-      assert.deepEqual(audit.map((a) => (typeof a.details === 'string' ? JSON.parse(a.details) : a.details).caseKey), ['0042', 'SC-0001']);
+      assert.deepEqual(audit.map((a) => a.subject_id), ['0042', 'SC-0001']);
     });
 
     test('weekly-paid-update stamps paid_to_provider_ts; a dry run writes nothing', async (t) => {

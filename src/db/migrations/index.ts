@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Schema } from '../../profiles/index.js';
 import { ownTables } from '../schema.js';
+import { ownCaseHistoryTable } from './own-case-history.js';
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -13,7 +14,6 @@ interface MigrationModule {
 
 export const migrations: ReadonlyArray<{ name: string; load(): Promise<MigrationModule> }> = [
   { name: '0001_initial', load: () => import('./0001_initial.js') },
-  { name: '0002_own_case_history', load: () => import('./0002_own_case_history.js') },
 ];
 
 /** The ontime profile's migrations table; under a prefix it is <prefix>knex_migrations (migrationsTable()). */
@@ -53,7 +53,8 @@ export function createdTables(schema: Schema): string[] {
     system_settings: schema.settings.table,
   };
   const app = schema.profile.createsApplicationTables;
-  return TABLES.filter((t) => app || (!APPLICATION_TABLES.has(t) && (t !== 'system_settings' || !schema.profile.settings))).map((t) => own[t] ?? t);
+  const history = ownCaseHistoryTable(schema);
+  return (history ? [history] : []).concat(TABLES.filter((t) => app || (!APPLICATION_TABLES.has(t) && (t !== 'system_settings' || !schema.profile.settings))).map((t) => own[t] ?? t));
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -91,15 +91,10 @@ export async function applyStatusMoveBatch(
 ): Promise<CaseKey[]> {
   const moved = await moveCaseStatus(trx, { dialect: source.dialect, from: move.from, to: move.to, now: source.now, source: source.actor, runId: source.runId }, keys);
   const details = { from: move.from, to: move.to };
-  // audit_log.subject_id is a number: a string key goes into the details instead.
   await auditMany(
     trx,
     source,
-    moved.map((key) =>
-      typeof key === 'number'
-        ? { action: 'case.status_changed', subjectType: 'case', subjectId: key, details }
-        : { action: 'case.status_changed', subjectType: 'case', subjectId: null, details: { ...details, caseKey: key } },
-    ),
+    moved.map((key) => ({ action: 'case.status_changed', subjectType: 'case', subjectId: key, details })),
   );
   return moved;
 }
