@@ -65,6 +65,11 @@ export default async function demo(options: DemoOptions, inv: Invocation): Promi
     ONTIME_PING_URL: '',
     ONTIME_ALERT_EMAILS: '',
     ONTIME_LOCK: 'auto',
+    // The demo's data is ontime's own schema, whatever profile the operator's environment selects.
+    ONTIME_PROFILE: 'ontime',
+    ONTIME_PROFILE_FILE: '',
+    ONTIME_TABLE_PREFIX: '',
+    ONTIME_CALENDAR_TIMEZONE: '',
     ONTIME_BACKUP_DIR: backupDir,
     ONTIME_ARCHIVE_DIR: '',
     // Every job run refreshes the demo's status page (docs/operations.md).

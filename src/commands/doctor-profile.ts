@@ -33,7 +33,26 @@ export async function checkProfile(knex: Knex, config: Config, verbose: boolean,
   if (problems.length === 0) {
     add({ check: 'profile', level: 'ok', message: `${expectedColumns(schema).length} mapped columns exist with compatible types` });
   }
+  if (p.rules.hardDeletionChildren === 'foreign-keys' && p.surveys && !problems.some((q) => q.table === p.surveys!.table)) {
+    await checkDeletePlan(knex, config, p.surveys.table, verbose, add);
+  }
   for (const { job, touches } of jobTouches(schema)) {
     if (touches || verbose) add({ check: 'profile', level: 'ok', message: `${job}: ${touches ?? 'nothing mapped under this profile (do not schedule it)'}` });
+  }
+}
+
+/** The foreign-key graph under the survey table: deletable leaf-first, or a 78 naming the cycle. */
+async function checkDeletePlan(knex: Knex, config: Config, root: string, verbose: boolean, add: (f: Finding) => void): Promise<void> {
+  const { describeDeletePlan, discoverDeletePlan } = await import('../db/foreign-keys.js');
+  try {
+    const plan = await discoverDeletePlan(knex, config.database.dialect, root, { rootKey: 'id' });
+    add({
+      check: 'profile',
+      level: 'ok',
+      message: `hard deletion of a ${root} row deletes from ${plan.dependents.length} referencing tables leaf-first${plan.setNull.length ? `, setting ${plan.setNull.map((e) => `${e.table}.${e.column}`).join(', ')} to null first` : ''}`,
+    });
+    if (verbose) for (const line of describeDeletePlan(plan)) add({ check: 'profile', level: 'ok', message: `  ${line}` });
+  } catch (err) {
+    add({ check: 'profile', level: 'fail', message: `the tables under ${root} cannot be deleted leaf-first: ${(err as Error).message}`, fix: 'make one foreign key of the cycle nullable, or delete such surveys in the application', exitCode: ExitCode.config });
   }
 }

@@ -129,7 +129,10 @@ export function jobTouches(schema: Schema): Array<{ job: string; touches: string
         s && p.legalHolds
           ? `warns ${rules.surveysEligible === 'closed' ? 'closed ' : ''}surveys of ${s.table} (${owner}; recorded in ${own.deletionWarnings}), ` +
             `soft-deletes them (deleted_at${rules.hardDeletion === 'hard-deletion-date' ? `, ${s.hardDeletionDate}` : ''}), ` +
-            `hard-deletes from ${[p.surveyResponses?.table, p.progress?.table, own.deletionWarnings, p.legalHolds.table, s.table].filter(Boolean).join(', ')}; legal holds in ${p.legalHolds.table}`
+            (rules.hardDeletionChildren === 'foreign-keys'
+              ? `hard-deletes ${s.table} rows with every table referencing them (from the catalog) and ${own.deletionWarnings}`
+              : `hard-deletes from ${[p.surveyResponses?.table, p.progress?.table, own.deletionWarnings, p.legalHolds.table, s.table].filter(Boolean).join(', ')}`) +
+            `; legal holds in ${p.legalHolds.table}`
           : null,
     },
   ];

@@ -274,6 +274,13 @@ forEachDatabase(
       assert.match(r.stdout, /cleanup-survey-progress/);
       const l = await runCli(['locks'], env());
       assert.equal(l.code, 0, l.stderr);
+      for (const args of [['status'], ['report', 'governance', '--from', '2026-05-01', '--to', '2026-06-30'], ['prune-history', '--dry-run'], ['check'], ['why', 'cleanup-survey-progress']]) {
+        const r2 = await runCli(args, env());
+        assert.ok([0, 1, 2, 3].includes(r2.code), `${args.join(' ')}: exit ${r2.code} ${r2.stderr}`);
+        assert.doesNotMatch(r2.stderr, /no such table|does not exist|doesn't exist/, args.join(' '));
+      }
+      const report = await runCli(['report', 'governance', '--from', '2026-05-01', '--to', '2026-06-30', '--format', 'csv'], env());
+      assert.match(report.stdout, /2026-06-01/);
     });
 
     test('doctor checks the profile against the live tables and prints what each job touches', async () => {
@@ -351,6 +358,9 @@ forEachDatabase(
       }
       const again = await runCli(['process-data-governance', '--now', '2026-11-02T00:00:00Z', '--json'], env());
       assert.equal(JSON.parse(again.stdout).summary.hardDeleted, 0);
+      const doc = await runCli(['doctor'], { ...env(), EMAIL_BACKEND: 'console' });
+      // (doctor also reports the fixture's epoch-number instants on SQLite: not asserted here.)
+      assert.match(doc.stdout, /hard deletion of a surveys_survey row deletes from \d+ referencing tables leaf-first, setting .*surveys_survey\.translated_from_id.* to null first/);
     });
   },
   { migrate: false },
