@@ -148,6 +148,31 @@ export function idList(option: string) {
   };
 }
 
+/**
+ * Case ids as written in --ids: a number written plainly is checked as idList checks it; any other
+ * token is kept as the text it is (profiles with string keys, such as SurgiCase's case_id, name
+ * cases that way; a leading zero is part of such a key). Which kind the profile takes is checked
+ * by the job once the profile is known (caseKeys in jobs/shared/case-status-move.ts).
+ */
+export function caseIdList(option: string) {
+  const number = idList(option);
+  return (value: string): Array<number | string> => {
+    const ids = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s): number | string => {
+        if (/^[1-9][0-9]*$/.test(s)) return number(s)[0]!;
+        // Printable and short enough for an index: the key is bound as a value, never as SQL.
+        if (s.length > 191 || /[\u0000-\u001f\u007f]/.test(s)) throw new UsageError(`${option}: ${JSON.stringify(s.slice(0, 40))} is not a case id (printable, at most 191 characters)`);
+        return s;
+      });
+    if (ids.length === 0) throw new UsageError(`${option} names no ids`);
+    if (ids.length > LIMITS.ids) throw new UsageError(`${option} names ${ids.length} ids; at most ${LIMITS.ids} at a time`);
+    return ids;
+  };
+}
+
 /** A calendar day, `YYYY-MM-DD`, that exists. */
 export function calendarDay(option: string) {
   return (value: string): string => {

@@ -3,7 +3,7 @@
  * Kept free of heavy imports: `ontime --help` loads this file and nothing of knex or a driver.
  */
 import { UsageError } from './errors.js';
-import { integer, idList, LIMITS, positiveInteger } from './parse.js';
+import { caseIdList, integer, LIMITS, positiveInteger } from './parse.js';
 import type { ReadColumn } from './db/readable.js';
 import type { JobHandler } from './runner/types.js';
 import type { ExternalJobSpec } from './external/validate.js';
@@ -107,7 +107,7 @@ export const jobs: JobDefinition[] = [
     options: [
       { flags: '--from <status>', description: 'current status of the cases to move (required)', parse: integer('--from', -LIMITS.int32 - 1, LIMITS.int32) },
       { flags: '--to <status>', description: 'status to move them to (required)', parse: integer('--to', -LIMITS.int32 - 1, LIMITS.int32) },
-      { flags: '--ids <ids>', description: 'only these case ids, comma-separated', parse: idList('--ids') },
+      { flags: '--ids <ids>', description: 'only these case ids, comma-separated (string keys under a profile that has them)', parse: caseIdList('--ids') },
       { flags: '--force', description: 'allow a backward move (to a lower status)' },
     ],
     validate: async (options) => {

@@ -10,16 +10,8 @@
  */
 import type { Knex } from 'knex';
 import { auditMany } from '../../src/db/audit.js';
-import {
-  moveCaseStatus,
-  releaseCases,
-  selectCasesAtStatus,
-  selectDueForRelease,
-  takeReleaseBatch,
-  takeStatusMoveBatch,
-  type ReleaseWindow,
-  type StatusMove,
-} from '../../src/db/cases.js';
+import { releaseCases, selectDueForRelease, takeReleaseBatch, type ReleaseWindow } from '../../src/db/cases.js';
+import { moveCaseStatus, selectCasesAtStatus, takeStatusMoveBatch, type StatusMove } from '../../src/db/case-status.js';
 import { deleteExpiredProgressBatch, deleteExpiredProgressRange, expiredProgress, PROGRESS_COLUMNS, PROGRESS_KIND_COLUMNS, selectExpiredProgress } from '../../src/db/progress.js';
 import { DAY_MS, utcDay } from '../../src/db/time.js';
 import { BenchDatabases, probe, type BenchDatabase, type BenchDbName } from './database.js';
@@ -78,7 +70,7 @@ function contests(db: BenchDatabase, now: Date, mariadb: boolean): Contest[] {
       forms: [
         'select, conditional update by ids, history and audit inserts',
         async (trx, afterId, size) => {
-          const ids = (await selectCasesAtStatus(trx, 10, undefined, afterId, size)).map((r) => Number(r.id));
+          const ids = (await selectCasesAtStatus(trx, 10, undefined, afterId, size)).map((r) => Number(r.key));
           const moved = await moveCaseStatus(trx, move, ids);
           await auditMany(trx, source(db, now), moved.map((id) => ({ action: 'case.status_changed', subjectType: 'case', subjectId: id, details: { from: 10, to: 15 } })));
           return moved.length;

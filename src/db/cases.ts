@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { identFor, mapped, ownTables } from './schema.js';
 import { whereNotOnHold, whereOnHold } from './case-holds.js';
-import { auditMany, rowsPerInsert } from './audit.js';
+import { auditMany } from './audit.js';
 import { rawRows } from './dialect.js';
 import { caseReads, whereReadable } from './readable.js';
 import { fromDbDay, toDbInstant } from './time.js';
@@ -108,88 +108,6 @@ export async function releaseCases(trx: Knex.Transaction, w: ReleaseWindow, ids:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Status moves
-
-export interface CaseStatusRow {
-  id: number;
-  reference: string;
-  status: number;
-}
-
-/** One keyset page of cases at `status`, optionally only among `ids`. */
-export function selectCasesAtStatus(db: Db, status: number, ids: number[] | undefined, afterId: number, size: number, shard?: Shard): Promise<CaseStatusRow[]> {
-  let q = db(mapped(db, 'cases').table).select('id', 'reference', 'status').where('status', status).where('id', '>', afterId).modify(whereShard, shard);
-  if (ids) q = q.whereIn('id', ids);
-  return q.orderBy('id').limit(size);
-}
-
-/** The current status of the given ids (absent ids are missing from the answer). */
-export async function statusesOf(db: Db, ids: number[]): Promise<Map<number, CaseStatusRow>> {
-  const found = new Map<number, CaseStatusRow>();
-  // Chunked: SQLite and the drivers limit bound parameters per statement.
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows: CaseStatusRow[] = await db(mapped(db, 'cases').table).select('id', 'reference', 'status').whereIn('id', ids.slice(i, i + 500));
-    for (const r of rows) found.set(Number(r.id), { ...r, id: Number(r.id), status: Number(r.status) });
-  }
-  return found;
-}
-
-export interface StatusMove {
-  dialect: Dialect;
-  from: number;
-  to: number;
-  now: Date;
-  /** case_status_history.source, e.g. `job:weekly-paid-update` */
-  source: string;
-  runId: number | null;
-}
-
-/**
- * Move those of `ids` whose status is still `from` to `to`, and write a case_status_history row
- * for each. The UPDATE is conditional on the old status, so a case another program changed since
- * selection is left alone and gets no history row. Returns the ids actually moved.
- *
- * Knowing exactly which rows changed: PostgreSQL and SQLite (3.35+) use `UPDATE … RETURNING id`,
- * one statement (on SQLite it takes the write lock at once, so there is no read-then-write
- * upgrade that could fail). MariaDB has no UPDATE … RETURNING: the rows still at `from` are
- * re-selected FOR UPDATE, which locks them until commit, so the UPDATE that follows changes
- * exactly those.
- */
-export async function moveCaseStatus(trx: Knex.Transaction, move: StatusMove, ids: number[]): Promise<number[]> {
-  if (ids.length === 0) return [];
-  const at = toDbInstant(move.dialect, move.now);
-  let moved: number[];
-  if (move.dialect === 'mysql') {
-    const locked: Array<{ id: number }> = await trx(mapped(trx, 'cases').table).select('id').whereIn('id', ids).where('status', move.from).orderBy('id').forUpdate();
-    moved = locked.map((r) => Number(r.id));
-    if (moved.length > 0) await trx(mapped(trx, 'cases').table).whereIn('id', moved).where('status', move.from).update({ status: move.to, updated_at: at });
-  } else {
-    const changed: Array<{ id: number } | number> = await trx(mapped(trx, 'cases').table)
-      .whereIn('id', ids)
-      .where('status', move.from)
-      .update({ status: move.to, updated_at: at }, ['id']);
-    moved = changed.map((r) => Number(typeof r === 'object' ? r.id : r)).sort((a, b) => a - b);
-  }
-  await insertStatusHistory(trx, move, moved);
-  return moved;
-}
-
-/** case_status_history rows for the cases a batch moved, as few multi-row INSERTs as the parameter limit allows. */
-async function insertStatusHistory(trx: Knex.Transaction, move: StatusMove, moved: number[]): Promise<void> {
-  const at = toDbInstant(move.dialect, move.now);
-  // Chunked: SQLite limits the terms of the INSERT knex writes, and --batch-size may be large.
-  const chunk = rowsPerInsert(move.dialect);
-  for (let i = 0; i < moved.length; i += chunk) {
-    await trx(mapped(trx, 'caseStatusHistory').table).insert(
-      moved
-        .slice(i, i + chunk)
-        .map((id) => ({ case_id: id, from_status: move.from, to_status: move.to, changed_at: at, source: move.source, run_id: move.runId })),
-    );
-  }
-}
-
-
-// ---------------------------------------------------------------------------------------------
 // One statement per batch: pick, change and record a batch inside its own transaction
 
 /**
@@ -206,51 +124,6 @@ function batchUpperId(trx: Knex.Transaction, due: Knex.QueryBuilder, afterId: nu
 /** Instants and ids bound into a PostgreSQL INSERT … SELECT need their types said. */
 const pgAuditInsert = (trx: Knex.Transaction) =>
   `INSERT INTO ${identFor(trx)(ownTables(trx).auditLog)} (at, actor, action, subject_type, subject_id, details, run_id)`;
-
-/**
- * Move the next batch of cases at `from` (at most `size`, id > afterId) to `to`, with a history
- * and an audit row (`action`, details `{"from":…,"to":…}`) for each, and return the cases moved
- * in id order. The status condition is part of the UPDATE, so a case changed meanwhile is left.
- *
- * PostgreSQL: one data-modifying CTE, one round trip (UPDATE over the id range, then both
- * INSERT … SELECT from its RETURNING). SQLite: `UPDATE … RETURNING` over the same range, then the
- * rows as multi-row INSERTs. Not for MariaDB: it has no UPDATE … RETURNING, and picking the batch
- * with a locking `SELECT … ORDER BY id LIMIT n FOR UPDATE` measured slower there than
- * moveCaseStatus after a keyset select (docs/performance.md).
- */
-export async function takeStatusMoveBatch(
-  trx: Knex.Transaction,
-  move: StatusMove,
-  action: string,
-  afterId: number,
-  size: number,
-  shard?: Shard,
-): Promise<CaseStatusRow[]> {
-  const at = toDbInstant(move.dialect, move.now);
-  const details = JSON.stringify({ from: move.from, to: move.to });
-  const atFrom = () => trx(mapped(trx, 'cases').table).where('status', move.from).modify(whereShard, shard);
-  const update = atFrom()
-    .where('id', '>', afterId)
-    .where('id', '<=', batchUpperId(trx, atFrom(), afterId, size))
-    .update({ status: move.to, updated_at: at })
-    .returning(['id', 'reference', 'status']);
-  if (move.dialect === 'postgres') {
-    const u = update.toSQL();
-    const sql = `WITH moved AS (${u.sql}),
-      history AS (INSERT INTO ${identFor(trx)(mapped(trx, 'caseStatusHistory').table)} (case_id, from_status, to_status, changed_at, source, run_id)
-        SELECT moved.id, ?::integer, ?::integer, ?::timestamptz, ?, ?::bigint FROM moved ORDER BY moved.id),
-      logged AS (${pgAuditInsert(trx)}
-        SELECT ?::timestamptz, ?, ?, 'case', moved.id::text, ?, ?::bigint FROM moved ORDER BY moved.id)
-      SELECT id, reference, status FROM moved ORDER BY id`;
-    const bindings = [...(u.bindings as Knex.Value[]), move.from, move.to, at, move.source, move.runId, at, move.source, action, details, move.runId];
-    return rawRows<CaseStatusRow>(await trx.raw(sql, bindings)).map((r) => ({ ...r, id: Number(r.id), status: Number(r.status) }));
-  }
-  const moved: CaseStatusRow[] = (await update).map((r: CaseStatusRow) => ({ ...r, id: Number(r.id), status: move.to })).sort((a: CaseStatusRow, b: CaseStatusRow) => a.id - b.id);
-  const ids = moved.map((r) => r.id);
-  await insertStatusHistory(trx, move, ids);
-  await auditMany(trx, { actor: move.source, runId: move.runId, now: move.now, dialect: move.dialect }, ids.map((id) => ({ action, subjectType: 'case', subjectId: id, details: { from: move.from, to: move.to } })));
-  return moved;
-}
 
 /**
  * Release the next batch of due cases (at most `size`, id > afterId) with an audit row

@@ -32,11 +32,19 @@ export function expectedColumns(schema: Schema): ExpectedColumn[] {
   const add = (table: string, cols: Array<[string, ColumnKind]>) => cols.forEach(([column, kind]) => out.push({ table, column, kind }));
   if (p.settings) add(p.settings.table, [['key', 'text'], ['value', 'text'], ['updated_at', 'instant']]);
   if (p.cases) {
-    add(p.cases.table, [
-      ['id', 'id'], ['reference', 'text'], ['title', 'text'], ['status', 'int'], ['contact_name', 'text'], ['contact_email', 'text'],
-      ['scheduled_release_date', 'day'], ['actual_release_date', 'instant'], ['scheduled_email_date', 'day'], ['actual_email_sent_date', 'instant'],
-      ['hold_start_date', 'day'], ['hold_end_date', 'day'], ['hold_duration_days', 'int'], ['updated_at', 'instant'],
-    ]);
+    const c = p.cases;
+    add(c.table, [[c.id, c.idKind === 'string' ? 'text' : 'id'], [c.status, 'int']]);
+    if (c.reference) add(c.table, [[c.reference, 'text']]);
+    if (c.updatedAt) add(c.table, [[c.updatedAt, 'instant']]);
+    if (c.activeColumn) add(c.table, [[c.activeColumn, 'int']]);
+    for (const stamp of new Set(Object.values(c.statusTimestamps))) add(c.table, [[stamp, 'instant']]);
+    if (c.releases) {
+      add(c.table, [
+        ['title', 'text'], ['contact_name', 'text'], ['contact_email', 'text'],
+        ['scheduled_release_date', 'day'], ['actual_release_date', 'instant'], ['scheduled_email_date', 'day'], ['actual_email_sent_date', 'instant'],
+        ['hold_start_date', 'day'], ['hold_end_date', 'day'], ['hold_duration_days', 'int'],
+      ]);
+    }
   }
   if (p.caseStatusHistory) {
     add(p.caseStatusHistory.table, [['case_id', 'id'], ['from_status', 'int'], ['to_status', 'int'], ['changed_at', 'instant'], ['source', 'text'], ['run_id', 'id']]);
@@ -98,8 +106,8 @@ export async function checkProfileColumns(knex: Knex, schema: Schema): Promise<C
 export function jobTouches(schema: Schema): Array<{ job: string; touches: string | null }> {
   const p = schema.profile;
   const own = schema.own;
-  const caseJob = p.cases ? `updates ${p.cases.table}` : null;
-  const statusJob = p.cases && p.caseStatusHistory ? `updates ${p.cases.table}.status, inserts into ${p.caseStatusHistory.table}` : null;
+  const caseJob = p.cases?.releases ? `updates ${p.cases.table}` : null;
+  const statusJob = p.cases ? `updates ${p.cases.table}.${p.cases.status}, inserts into ${p.caseStatusHistory?.table ?? own.caseStatusHistory}` : null;
   const s = p.surveys;
   const owner = s ? (s.owner.kind === 'user' ? `owner address from ${s.owner.table}.${s.owner.email}` : `owner address from ${s.table}.${s.owner.email}`) : '';
   const rules = p.rules;

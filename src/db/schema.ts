@@ -55,6 +55,18 @@ export function mapped<K extends 'cases' | 'caseStatusHistory' | 'surveys' | 'su
   return m as NonNullable<Schema['profile'][K]>;
 }
 
+/** The case map for the release and email jobs, which need ontime's release and email columns. */
+export function casesWithReleaseColumns(db: AnyDb): NonNullable<Schema['profile']['cases']> {
+  const m = mapped(db, 'cases');
+  if (!m.releases) {
+    throw new ConfigError(
+      `the ${schemaOf(db).profile.name} profile's case table ${m.table} has no release or email columns: this job has nothing to work on`,
+      'do not schedule release-scheduled-cases or send-scheduled-emails under this profile',
+    );
+  }
+  return m;
+}
+
 /** The names of ontime's own tables on this connection (prefixed under non-ontime profiles). */
 export function ownTables(db: AnyDb): Schema['own'] {
   return schemaOf(db).own;
@@ -68,8 +80,9 @@ export function tableFor(db: AnyDb, ontimeName: string): string | null {
   const s = schemaOf(db);
   const p = s.profile;
   const names: Record<string, string | undefined> = {
-    cases: p.cases?.table,
-    case_status_history: p.caseStatusHistory?.table,
+    // The names lists use reference/schema.md's case columns: a case table without them has none to check.
+    cases: p.cases?.releases ? p.cases.table : undefined,
+    case_status_history: p.caseStatusHistory?.table ?? (p.cases ? s.own.caseStatusHistory : undefined),
     surveys: p.surveys?.table,
     survey_responses: p.surveyResponses?.table,
     survey_legal_holds: p.legalHolds?.table,

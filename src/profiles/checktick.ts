@@ -33,4 +33,5 @@ export const checktickProfile: Profile = {
     progressKindOrder: ['user', 'token', 'session'],
     warningsSince: 'first-run',
   },
+  templates: {},
 };

@@ -10,10 +10,11 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { checktickProfile } from './checktick.js';
 import { ontimeProfile } from './ontime.js';
+import { surgicaseProfile } from './surgicase.js';
 import type { OwnTables, Profile, Schema } from './types.js';
 import { isIdentifier, isTimeZone, validateProfile } from './validate.js';
 
-export const BUILT_IN_PROFILES: Readonly<Record<string, Profile>> = { ontime: ontimeProfile, checktick: checktickProfile };
+export const BUILT_IN_PROFILES: Readonly<Record<string, Profile>> = { ontime: ontimeProfile, checktick: checktickProfile, surgicase: surgicaseProfile };
 
 /** The names of ontime's own tables under a prefix ('' keeps today's names). */
 export function ownTables(prefix: string): OwnTables {
@@ -24,6 +25,7 @@ export function ownTables(prefix: string): OwnTables {
     auditLog: `${prefix}audit_log`,
     settings: `${prefix}system_settings`,
     deletionWarnings: `${prefix}survey_deletion_warnings`,
+    caseStatusHistory: `${prefix}case_status_history`,
     migrations: `${prefix}knex_migrations`,
   };
 }
@@ -97,6 +99,8 @@ function assertNoCollision(schema: Schema): void {
   if (p.surveys?.owner.kind === 'user') app.add(p.surveys.owner.table);
   for (const own of Object.values(schema.own)) {
     if (own === schema.settings.table && p.settings) continue;
+    // ontime's own history table exists only when the application has none.
+    if (own === schema.own.caseStatusHistory && (p.caseStatusHistory || !p.cases)) continue;
     if (app.has(own)) {
       throw new ConfigError(`ONTIME_TABLE_PREFIX: ontime's table ${own} would be the application's table of the same name`, 'choose a prefix such as ontime_');
     }

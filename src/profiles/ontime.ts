@@ -7,7 +7,7 @@ export const ontimeProfile: Profile = {
   calendarTimezone: 'UTC',
   createsApplicationTables: true,
   settings: { table: 'system_settings' },
-  cases: { table: 'cases' },
+  cases: { table: 'cases', id: 'id', idKind: 'integer', reference: 'reference', status: 'status', updatedAt: 'updated_at', activeColumn: null, statusTimestamps: {}, releases: true },
   caseStatusHistory: { table: 'case_status_history' },
   surveys: {
     table: 'surveys',
@@ -28,4 +28,5 @@ export const ontimeProfile: Profile = {
     progressKindOrder: ['user', 'session', 'token'],
     warningsSince: null,
   },
+  templates: {},
 };

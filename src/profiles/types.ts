@@ -13,7 +13,31 @@ export interface SettingsMap { table: string }
  * applications ontime knows; every other column keeps the name docs/reference/schema.md gives it
  * (mapping those too is future work: docs/profiles.md, "What a profile cannot change yet").
  */
-export interface CasesMap { table: string }
+export interface CasesMap {
+  table: string;
+  /** The primary key column; `string` keys (SurgiCase's case_id) are named by --ids as written. */
+  id: string;
+  idKind: 'integer' | 'string';
+  /** The human reference printed beside the id; null: the id is the reference. */
+  reference: string | null;
+  /** The integer status the status jobs move. */
+  status: string;
+  /** Set to now by every change ontime makes; null when the table has no such column. */
+  updatedAt: string | null;
+  /** Only rows where this column is 1 are live (SurgiCase's `active`); null: every row is. */
+  activeColumn: string | null;
+  /**
+   * Target status → the column a move to that status sets to now (SurgiCase stamps one column
+   * per status instead of keeping a history). Built-in profiles only for now.
+   */
+  statusTimestamps: Record<string, string>;
+  /**
+   * The table has ontime's release and email columns (reference/schema.md: scheduled_release_date,
+   * actual_release_date, scheduled_email_date, …). false: release-scheduled-cases and
+   * send-scheduled-emails have nothing to work on under this profile (exit 78).
+   */
+  releases: boolean;
+}
 
 export interface CaseStatusHistoryMap { table: string }
 
@@ -81,6 +105,19 @@ export interface ProfileRules {
   warningsSince: string | null;
 }
 
+/** A mail template: subject, text and HTML with {named} fields (docs/mail-templates.md). */
+export interface ProfileMailTemplate {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The mail kinds a profile may give its own template for; a kind left out uses the built-in one. */
+export interface ProfileTemplates {
+  'case-notification'?: ProfileMailTemplate;
+  'deletion-warning'?: ProfileMailTemplate;
+}
+
 export interface Profile {
   name: string;
   description: string;
@@ -101,6 +138,8 @@ export interface Profile {
    */
   settings: SettingsMap | null;
   rules: ProfileRules;
+  /** The profile's own mail templates (checked when the profile is loaded); empty: the built-in ones. */
+  templates: ProfileTemplates;
 }
 
 /** ontime's own tables, always created by `ontime migrate` (prefixed under non-ontime profiles). */
@@ -111,6 +150,8 @@ export interface OwnTables {
   auditLog: string;
   settings: string;
   deletionWarnings: string;
+  /** ontime's own status history, used when the profile maps cases but no history table. */
+  caseStatusHistory: string;
   migrations: string;
 }
 

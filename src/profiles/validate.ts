@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { Profile } from './types.js';
+import { checkProfileTemplates } from '../mail/templates/profile.js';
 
 /** `name` or `schema.name`: letters, digits, underscores; nothing a quote could break out of. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
@@ -20,6 +21,7 @@ const ENUMS: Record<string, readonly string[]> = {
   'rules.progressExpiry': ['expired-or-stale-undated', 'expired-or-stale'],
   'rules.hardDeletionChildren': ['listed', 'foreign-keys'],
   'surveys.owner.kind': ['columns', 'user'],
+  'cases.idKind': ['integer', 'string'],
 };
 const KIND_NAMES = ['user', 'session', 'token'];
 
@@ -65,6 +67,7 @@ export function validateProfile(raw: unknown, bases: Record<string, Profile>, so
 }
 
 function mergeKey(source: string, key: string, value: unknown, current: unknown, reference: unknown): unknown {
+  if (key === 'templates') return { ...(current as object), ...checkProfileTemplates(source, value) };
   if (ENUMS[key]) {
     if (typeof value !== 'string' || !ENUMS[key]!.includes(value)) fail(source, key, `must be one of ${ENUMS[key]!.join(', ')}`);
     return value;
@@ -133,7 +136,7 @@ function scalar(source: string, key: string, value: unknown, reference: unknown)
   }
   // Everything else is a table or column name; null only where the ontime profile allows it.
   if (value === null && reference === null) return null;
-  if (value === null && /^surveys\.(closedAt|hardDeletionDate)$/.test(key)) return null;
+  if (value === null && /^(surveys\.(closedAt|hardDeletionDate)|cases\.(reference|updatedAt))$/.test(key)) return null;
   if (typeof value !== 'string' || !isIdentifier(value)) fail(source, key, 'must be an SQL identifier (letters, digits, _; optionally schema.name)');
   return value;
 }

@@ -11,16 +11,8 @@ import { before, test } from 'node:test';
 import type { Knex } from 'knex';
 import { analyze, type BenchDatabase } from '../../scripts/bench/database.js';
 import { seedCases, seedSurveys } from '../../scripts/bench/seed.js';
-import {
-  moveCaseStatus,
-  releaseCases,
-  selectCasesAtStatus,
-  selectDueForRelease,
-  takeReleaseBatch,
-  takeStatusMoveBatch,
-  type ReleaseWindow,
-  type StatusMove,
-} from '../../src/db/cases.js';
+import { releaseCases, selectDueForRelease, takeReleaseBatch, type ReleaseWindow } from '../../src/db/cases.js';
+import { moveCaseStatus, selectCasesAtStatus, takeStatusMoveBatch, type StatusMove } from '../../src/db/case-status.js';
 import { deleteExpiredProgressBatch, deleteExpiredProgressRange, selectExpiredProgress } from '../../src/db/progress.js';
 import { utcDay } from '../../src/db/time.js';
 import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -139,7 +131,7 @@ forEachDatabase('batch statement plans', (db) => {
     const { knex, dialect } = db();
     const move: StatusMove = { dialect, from: 10, to: 15, now: NOW, source: 'job:test', runId: null };
     await assertNoFullScan(db(), 'cases', 'select', await statementsOf(knex, (trx) => selectCasesAtStatus(trx, 10, undefined, AFTER, SIZE)));
-    const ids = (await selectCasesAtStatus(knex, 10, undefined, AFTER, SIZE)).map((r) => Number(r.id));
+    const ids = (await selectCasesAtStatus(knex, 10, undefined, AFTER, SIZE)).map((r) => Number(r.key));
     await assertNoFullScan(db(), 'cases', 'move by ids', await statementsOf(knex, (trx) => moveCaseStatus(trx, move, ids)));
     if (dialect !== 'mysql') {
       await assertNoFullScan(db(), 'cases', 'one-statement move', await statementsOf(knex, (trx) => takeStatusMoveBatch(trx, move, 'case.status_changed', AFTER, SIZE)));

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.js';
-import { idList, LIMITS, parseInstant } from '../../src/parse.js';
+import { caseIdList, idList, LIMITS, parseInstant } from '../../src/parse.js';
 import { runCli } from '../helpers/cli.js';
 
 /** Options are checked before any database is opened: the DATABASE_URL points nowhere. */
@@ -34,6 +34,10 @@ describe('option bounds', () => {
 
   test('--ids: the largest safe integer is accepted as written; a list longer than the bound is not', () => {
     assert.deepEqual(idList('--ids')('1, 9007199254740991'), [1, 9007199254740991]);
+    // Case ids: plain numbers as numbers, other keys (string-keyed profiles) as written.
+    assert.deepEqual(caseIdList('--ids')('12, SC-1,007'), [12, 'SC-1', '007']);
+    assert.throws(() => caseIdList('--ids')('a\u0001b'), /--ids: "a\\u0001b" is not a case id/);
+    assert.throws(() => caseIdList('--ids')('99999999999999999999'), /from 1 to 9007199254740991/);
     assert.throws(() => idList('--ids')(Array.from({ length: LIMITS.ids + 1 }, (_, i) => i + 1).join(',')), /at most 10000/);
   });
 

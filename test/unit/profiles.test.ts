@@ -35,7 +35,7 @@ test('no setting: the ontime profile with today\'s table names and the UTC calen
   assert.equal(s.prefix, '');
   assert.deepEqual(s.own, {
     jobRuns: 'job_runs', jobLocks: 'job_locks', emailOutbox: 'email_outbox', auditLog: 'audit_log',
-    settings: 'system_settings', deletionWarnings: 'survey_deletion_warnings', migrations: 'knex_migrations',
+    settings: 'system_settings', deletionWarnings: 'survey_deletion_warnings', caseStatusHistory: 'case_status_history', migrations: 'knex_migrations',
   });
   assert.equal(s.settings.table, 'system_settings');
   assert.equal(s.profile.calendarTimezone, 'UTC');

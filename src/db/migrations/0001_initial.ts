@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { instant, isMysql, reference } from './columns.js';
 import { createdTables } from './index.js';
+import { createOwnCaseHistory } from './own-case-history.js';
 import { schemaOf } from '../schema.js';
 
 export async function up(knex: Knex): Promise<void> {
@@ -183,6 +184,8 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['subject_type', 'subject_id'], `${p}audit_log_subject_index`);
     t.index(['at'], `${p}audit_log_at_index`);
   });
+
+  await createOwnCaseHistory(knex, schema);
 }
 
 export async function down(knex: Knex): Promise<void> {

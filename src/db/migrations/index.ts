@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { Schema } from '../../profiles/index.js';
 import { ownTables } from '../schema.js';
 import { isMissingTable } from '../dialect.js';
+import { ownCaseHistoryTable } from './own-case-history.js';
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;
@@ -54,7 +55,8 @@ export function createdTables(schema: Schema): string[] {
     system_settings: schema.settings.table,
   };
   const app = schema.profile.createsApplicationTables;
-  return TABLES.filter((t) => app || (!APPLICATION_TABLES.has(t) && (t !== 'system_settings' || !schema.profile.settings))).map((t) => own[t] ?? t);
+  const history = ownCaseHistoryTable(schema);
+  return (history ? [history] : []).concat(TABLES.filter((t) => app || (!APPLICATION_TABLES.has(t) && (t !== 'system_settings' || !schema.profile.settings))).map((t) => own[t] ?? t));
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

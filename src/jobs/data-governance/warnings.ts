@@ -12,6 +12,7 @@ import { describeError, OntimeError, refusedRowError } from '../../errors.js';
 import type { Mailer, OutboxRow } from '../../mail/mailer.js';
 import { countOutcome, mailStop, previewDelivery } from '../../mail/outcomes.js';
 import { renderDeletionWarning } from '../../mail/templates/deletion-warning.js';
+import { profileTemplate } from '../../mail/templates/profile.js';
 import { formatUtc } from '../../output.js';
 import type { JobContext } from '../../runner/types.js';
 import type { GovernanceTally, SectionLines } from './report.js';
@@ -133,7 +134,7 @@ async function sendOne(
     deletionDate,
     daysBefore: row.days,
     siteUrl: ctx.config.siteUrl,
-  });
+  }, profileTemplate(ctx.schema.profile, 'deletion-warning'));
   const survey = `  survey ${row.id}:`;
   /** The database refused this survey's row alone (its reason, or the error to tell by refusedRowError): listed, the run goes on. */
   const refused = (err: unknown, what: string) => {

@@ -23,6 +23,7 @@ import { ConfigError } from '../../errors.js';
 import { formatUtc, plural, type Output } from '../../output.js';
 import { eachListedRow } from '../../runner/batches.js';
 import type { JobHandler } from '../../runner/types.js';
+import { casesWithReleaseColumns } from '../../db/schema.js';
 
 /**
  * `batch_release_time` → seconds after UTC midnight. HH:MM as docs/reference/schema.md says; HH:MM:SS is
@@ -53,6 +54,7 @@ function holdText(row: CaseReleaseRow): string {
 
 const releaseScheduledCases: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect, today } = ctx;
+  casesWithReleaseColumns(db);
   out.line(ctx.startLine('scheduled case release'));
 
   if (!(await getBooleanSetting(db, 'enable_scheduled_releases', true))) {

@@ -24,6 +24,8 @@ import { CappedLines, countOutcome, newMailTally, previewDelivery, PROBLEM_LINES
 import { singleAddress } from '../../mail/address.js';
 import { renderCaseNotification } from '../../mail/templates/case-notification.js';
 import type { JobContext, JobHandler } from '../../runner/types.js';
+import { casesWithReleaseColumns } from '../../db/schema.js';
+import { profileTemplate } from '../../mail/templates/profile.js';
 /** How often, at most, the lock, time limit and signals are checked while a page is being sent. */
 const CHECKPOINT_INTERVAL_MS = 1000;
 /**
@@ -51,7 +53,7 @@ function caseMessage(ctx: JobContext, row: DueCaseEmail, to: string): OutgoingMe
     title: row.title,
     contactName: row.contact_name,
     siteUrl: ctx.config.siteUrl,
-  });
+  }, profileTemplate(ctx.schema.profile, 'case-notification'));
   return {
     dedupeKey: `case-email:${row.id}:${day}`,
     kind: 'case-notification',
@@ -64,6 +66,7 @@ function caseMessage(ctx: JobContext, row: DueCaseEmail, to: string): OutgoingMe
 
 const sendScheduledEmails: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect } = ctx;
+  casesWithReleaseColumns(db);
   const mail = newMailTally();
   let due = 0;
   let skippedNoAddress = 0;
