@@ -124,9 +124,15 @@ export async function abandonRunningRuns(
   return ids;
 }
 
-/** The newest `running` row of a job: who is (or claims to be) running it. */
-export async function latestRunningRun(db: Knex, job: string): Promise<JobRunRow | undefined> {
-  return db(ownTables(db).jobRuns).where({ job, status: 'running' }).orderBy('id', 'desc').first();
+/** The newest `running` row of a job (of one shard, when `shard` is given: '' = unsharded): who is (or claims to be) running it. */
+export async function latestRunningRun(db: Knex, job: string, shard?: string): Promise<JobRunRow | undefined> {
+  return db(ownTables(db).jobRuns).where({ job, status: 'running', ...(shard === undefined ? {} : { shard }) }).orderBy('id', 'desc').first();
+}
+
+/** The shards (`i/n`) of a job that have a `running` row: the shard locks that may be held right now. */
+export async function runningShards(db: Knex, job: string): Promise<string[]> {
+  const rows: Array<{ shard: string }> = await db(ownTables(db).jobRuns).where({ job, status: 'running' }).whereNot({ shard: '' }).distinct('shard');
+  return rows.map((r) => String(r.shard));
 }
 
 export async function recentRuns(db: Knex, options: { job?: string; status?: string; limit: number }): Promise<JobRunRow[]> {

@@ -178,8 +178,24 @@ async function acquireAdvisory(req: LockRequest): Promise<LockAttempt> {
   };
 }
 
+/**
+ * Who holds the lock of `job` (`<job>` or `<job>#i/n`) right now: a lease not yet expired, or a
+ * granted advisory lock; undefined when nobody does (a crashed holder's lease expired, or its
+ * session, and with it its advisory lock, is gone).
+ */
+export async function currentHolder(req: Pick<LockRequest, 'db' | 'dialect' | 'mode' | 'job'>): Promise<LockHolderInfo | undefined> {
+  const { db, dialect, job } = req;
+  if (lockKindFor(dialect, req.mode) === 'advisory') {
+    return (await advisoryHolder(db, dialect, job)) ? describeAdvisoryHolder(db, dialect, job) : undefined;
+  }
+  const lease = await readLease(db, dialect, lockName(job));
+  return lease && !lease.expired ? leaseInfo(lease) : undefined;
+}
+
 async function describeAdvisoryHolder(db: Knex, dialect: Dialect, job: string): Promise<LockHolderInfo> {
-  const [session, running] = await Promise.all([advisoryHolder(db, dialect, job).catch(() => undefined), latestRunningRun(db, job)]);
+  // `<job>#i/n` is shard i/n's lock: its run is that shard's `running` row, not the job's newest.
+  const [name, shard = ''] = job.split('#');
+  const [session, running] = await Promise.all([advisoryHolder(db, dialect, job).catch(() => undefined), latestRunningRun(db, name!, shard)]);
   const parts: string[] = [];
   if (session?.label?.startsWith('ontime ')) parts.push(session.label.slice('ontime '.length));
   else if (running?.host) parts.push(`${running.host} pid ${running.pid}`);

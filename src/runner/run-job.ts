@@ -136,7 +136,8 @@ async function realRun(r: RealRun): Promise<number> {
     import('./ping.js'),
   ]);
   const host = hostname();
-  // A shard has a lock of its own (`<job>#i/n`): shards run side by side, two copies of one never.
+  // A shard has a lock of its own (`<job>#i/n`): shards run side by side, two copies of one never;
+  // runs of another layout (unsharded, another n) are refused after the lock (shard-layout.ts).
   const shard = r.shard ? shardLabel(r.shard) : '';
   const lockedName = shard ? `${def.name}#${shard}` : def.name;
   const recorder = new RunRecorder(db, dialect, {
@@ -183,14 +184,16 @@ async function realRun(r: RealRun): Promise<number> {
     const attempt = await locks.acquireJobLock({
       db, dialect, mode: config.lockMode, job: lockedName, holder: locks.holderIdentity(host, process.pid), timeoutMs: r.timeoutMs,
     });
-    if (!attempt.acquired) {
-      const { holder, runId, expiresAt } = attempt.heldBy;
-      const why = { reason: 'lock held', holder, holderRunId: runId ?? null, holderLeaseExpires: expiresAt ?? null };
+    // Held by someone else (`other`: a run of another layout, see shard-layout.ts): a skipped row naming the holder, exit 0.
+    const skipForLock = async ({ holder, runId, expiresAt }: import('./locks.js').LockHolderInfo, other?: string) => {
+      const why = { reason: 'lock held', holder, ...(other ? { holderLock: other } : {}), holderRunId: runId ?? null, holderLeaseExpires: expiresAt ?? null };
       if (recorder.runId !== null) await recorder.finish('skipped', 0, why, null);
       else await recorder.skipped(why);
-      out.line(`${lockedName} is already running (lock held by ${holder}); this run is skipped and changed nothing. Exit 0: the holder does the work.`);
-      return emitSkipped('lock held', { holder });
-    }
+      const what = other ? `cannot run while ${other} runs` : 'is already running';
+      out.line(`${lockedName} ${what} (lock held by ${holder}); this run is skipped and changed nothing. Exit 0: the holder does the work.`);
+      return emitSkipped('lock held', { holder, ...(other ? { holderLock: other } : {}) });
+    };
+    if (!attempt.acquired) return skipForLock(attempt.heldBy);
     lock = attempt.lock;
     if (attempt.tookOverFrom) {
       out.notice(`note: took over the expired lock of ${def.name} from ${attempt.tookOverFrom.holder}`);
@@ -203,6 +206,14 @@ async function realRun(r: RealRun): Promise<number> {
     if (recorder.runId === null) await recorder.start();
     out.context.runId = recorder.runId;
     await lock.attachRun(recorder.runId!);
+    // Only now, visible under our own lock and row, look for a run of another layout (unsharded vs shard, other n).
+    const { layoutConflict } = await import('./shard-layout.js');
+    const clash = await layoutConflict({ db, dialect, mode: config.lockMode, job: def.name, shard: r.shard });
+    if (clash) {
+      await releaseLock(lock, out, def.name);
+      lock = undefined;
+      return skipForLock(clash.heldBy, clash.lock);
+    }
     await sendPing(config.pingUrl, def.name, 'start', out);
 
     const heldLock = lock;

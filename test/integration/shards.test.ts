@@ -12,6 +12,11 @@ import { runCli } from '../helpers/cli.js';
 import { forEachDatabase } from '../helpers/databases.js';
 import { DAY, insertMany, insertSurvey, instant, progressRow } from '../helpers/fixtures.js';
 import { useSmtpServer } from '../helpers/smtp.js';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { connect } from '../../src/db/connect.js';
+import { insertJobRun } from '../../src/db/job-runs.js';
+import { advisoryHolder, lockName, tryAdvisoryLock } from '../../src/db/locks.js';
+import { toDbInstant } from '../../src/db/time.js';
 
 const NOW = new Date('2026-06-01T02:00:00Z');
 const SHARDS = ['0/3', '1/3', '2/3'];
@@ -92,6 +97,32 @@ forEachDatabase('shards', (db) => {
   beforeEach(async () => {
     await db().reset();
   });
+
+  /**
+   * A run of cleanup-survey-progress that stops between its first two batches, holding its lock
+   * and its `running` row, until release(); `holding` settles once it is there.
+   */
+  function holdRun(args: string[], extra: Record<string, string> = {}) {
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    let paused!: () => void;
+    const holding = new Promise<void>((res) => (paused = res));
+    let calls = 0;
+    const done = runCli(['cleanup-survey-progress', '--now', NOW.toISOString(), '--batch-size', '2', ...args], env(extra), {
+      hooks: {
+        async beforeCheckpoint() {
+          if (++calls !== 2) return;
+          paused();
+          await gate;
+        },
+      },
+    });
+    return { holding, release, done };
+  }
+
+  /** The id of the newest `running` row of the job for `shard` ('' = unsharded). */
+  const runningId = async (shard: string) =>
+    Number((await db().knex('job_runs').where({ shard, status: 'running' }).orderBy('id', 'desc').first('id')).id);
 
   /** The same data, run once unsharded and once as three shards: what each leaves must be equal. */
   async function compare<T>(job: string, seed: () => Promise<void>, snapshot: () => Promise<T>): Promise<{ whole: T; sharded: T }> {
@@ -187,21 +218,8 @@ forEachDatabase('shards', (db) => {
   test('two copies of one shard never overlap; different shards hold their locks at once; each run abandons only its own shard', async () => {
     const { knex, dialect } = db();
     await seedProgress(knex, dialect, 60);
-    let release!: () => void;
-    const gate = new Promise<void>((res) => (release = res));
-    let paused!: () => void;
-    const holding = new Promise<void>((res) => (paused = res));
-    let calls = 0;
-    const first = runCli(['cleanup-survey-progress', '--now', NOW.toISOString(), '--batch-size', '2', '--shard', '1/3'], env(), {
-      hooks: {
-        async beforeCheckpoint() {
-          if (++calls !== 2) return;
-          paused();
-          await gate; // holds the lock of shard 1/3, between two batches
-        },
-      },
-    });
-    await holding;
+    const first = holdRun(['--shard', '1/3']);
+    await first.holding;
     try {
       const copy = await run('cleanup-survey-progress', '--shard', '1/3');
       assert.equal(copy.code, 0, copy.stderr);
@@ -211,9 +229,9 @@ forEachDatabase('shards', (db) => {
       assert.equal(JSON.parse(other.stdout).shard, '2/3');
       assert.ok(JSON.parse(other.stdout).summary.deleted > 0, 'shard 2/3 ran while 1/3 held its lock');
     } finally {
-      release();
+      first.release();
     }
-    const done = await first;
+    const done = await first.done;
     assert.equal(done.code, 0, done.stderr);
     const runs: Array<{ shard: string; status: string; summary: string }> = await knex('job_runs').orderBy('id').select('shard', 'status', 'summary');
     assert.deepEqual(
@@ -228,6 +246,97 @@ forEachDatabase('shards', (db) => {
     const expiredLeft: number[] = (await knex('survey_progress').where('expires_at', '<', instant(dialect, NOW) as never).pluck('id')).map(Number);
     assert.ok(expiredLeft.length > 0, 'shard 0/3 never ran: its expired rows are still there');
     assert.deepEqual(expiredLeft.filter((id) => id % 3 !== 0), [], 'shards 1/3 and 2/3 deleted all of theirs, nothing of 0/3');
+  });
+
+  for (const lockMode of ['auto', 'table'] as const) {
+    test(`ONTIME_LOCK=${lockMode}: an unsharded run and any shard, or shards of another n, never overlap; shards of one n do`, async (t) => {
+      const { knex, dialect } = db();
+      if (lockMode === 'table' && dialect === 'sqlite') return t.skip('SQLite has leases in both modes');
+      const lockEnv = { ONTIME_LOCK: lockMode };
+      const attempt = (...args: string[]) => runCli(['cleanup-survey-progress', '--now', NOW.toISOString(), '--batch-size', '4', ...args], env(lockEnv));
+      await seedProgress(knex, dialect, 60);
+      const shard = holdRun(['--shard', '1/3'], lockEnv);
+      await shard.holding;
+      const shardRun = await runningId('1/3');
+      try {
+        for (const args of [[], ['--shard', '0/4'], ['--shard', '1/2']]) {
+          const refused = await attempt(...args);
+          assert.equal(refused.code, 0, refused.stderr);
+          const name = args.length ? `cleanup-survey-progress#${args[1]}` : 'cleanup-survey-progress';
+          assert.match(refused.stdout, new RegExp(`^${name} cannot run while cleanup-survey-progress#1/3 runs \\(lock held by [^\\n]*run #${shardRun}\\b`, 'm'));
+        }
+        const sibling = await attempt('--shard', '2/3');
+        assert.equal(sibling.code, 0, sibling.stderr);
+        assert.doesNotMatch(sibling.stdout, /cannot run|already running/);
+      } finally {
+        shard.release();
+      }
+      assert.equal((await shard.done).code, 0);
+
+      // The other way round: an unsharded run holds the job; no shard may start.
+      const whole = holdRun([], lockEnv);
+      await whole.holding;
+      const wholeRun = await runningId('');
+      try {
+        const refused = await attempt('--shard', '0/3');
+        assert.equal(refused.code, 0, refused.stderr);
+        assert.match(refused.stdout, new RegExp(`cleanup-survey-progress#0/3 cannot run while cleanup-survey-progress runs \\(lock held by [^\\n]*run #${wholeRun}\\b`));
+      } finally {
+        whole.release();
+      }
+      assert.equal((await whole.done).code, 0);
+
+      const runs: Array<{ shard: string; status: string; summary: string }> = await knex('job_runs').orderBy('id').select('shard', 'status', 'summary');
+      assert.deepEqual(
+        runs.map((r) => [r.shard, r.status, JSON.parse(r.summary).holderLock ?? null]),
+        [
+          ['1/3', 'succeeded', null],
+          ['', 'skipped', 'cleanup-survey-progress#1/3'],
+          ['0/4', 'skipped', 'cleanup-survey-progress#1/3'],
+          ['1/2', 'skipped', 'cleanup-survey-progress#1/3'],
+          ['2/3', 'succeeded', null],
+          ['', 'succeeded', null],
+          ['0/3', 'skipped', 'cleanup-survey-progress'],
+        ],
+      );
+      assert.equal(Number((await knex('job_locks').count({ n: '*' }).first())?.n), 0, 'the refused runs gave their own leases back');
+    });
+  }
+
+  test('a crashed shard holder blocks the other layouts only while its lock lives: lease until expiry, advisory until its session ends', async () => {
+    const { knex, dialect } = db();
+    await seedProgress(knex, dialect, 12);
+    const attempt = (lockMode: string, ...args: string[]) =>
+      runCli(['cleanup-survey-progress', '--now', NOW.toISOString(), ...args], env({ ONTIME_LOCK: lockMode }));
+    const deadRun = (shard: string) =>
+      insertJobRun(knex, dialect, { job: 'cleanup-survey-progress', shard, trigger: 'cli', scheduledFor: null, startedAt: new Date(), status: 'running', host: 'dead-host', pid: 1 });
+
+    // A lease: the dead shard's row stays `running`, its lease blocks until it expires.
+    const leaseRun = await deadRun('1/3');
+    const name = lockName('cleanup-survey-progress#1/3');
+    await knex('job_locks').insert({ name, holder: 'dead-host pid 1 #000001', run_id: leaseRun, acquired_at: toDbInstant(dialect, new Date()), expires_at: toDbInstant(dialect, new Date(Date.now() + 3_600_000)) });
+    const blocked = await attempt('table');
+    assert.equal(blocked.code, 0, blocked.stderr);
+    assert.match(blocked.stdout, new RegExp(`cannot run while cleanup-survey-progress#1/3 runs \\(lock held by dead-host pid 1 #000001, run #${leaseRun}, lease until`));
+    await knex('job_locks').where({ name }).update({ expires_at: toDbInstant(dialect, new Date(Date.now() - 60_000)) });
+    const after = await attempt('table', '--json');
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(JSON.parse(after.stdout).status, 'succeeded', 'the expired lease no longer blocks');
+    assert.equal((await knex('job_runs').where({ id: leaseRun }).first('status')).status, 'running', "only shard 1/3's next run may call it abandoned");
+
+    if (dialect === 'sqlite') return;
+    // An advisory lock: held by a session of its own; when that session dies, the lock goes with it.
+    await deadRun('0/4');
+    const holder = await connect(parseDatabaseUrl(db().url), { poolMax: 1 });
+    const conn = await (holder.client as { acquireConnection(): Promise<unknown> }).acquireConnection();
+    assert.equal(await tryAdvisoryLock(holder, dialect, conn, 'cleanup-survey-progress#0/4'), true);
+    const refused = await attempt('auto', '--shard', '1/3');
+    assert.match(refused.stdout, /cleanup-survey-progress#1\/3 cannot run while cleanup-survey-progress#0\/4 runs \(lock held by/);
+    await holder.destroy(); // the process "dies": its connection closes
+    for (let i = 0; i < 50 && (await advisoryHolder(knex, dialect, 'cleanup-survey-progress#0/4')); i++) await new Promise((r) => setTimeout(r, 100));
+    const runs = await attempt('auto', '--shard', '1/3', '--json');
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.equal(JSON.parse(runs.stdout).status, 'succeeded', "the dead session's lock no longer blocks");
   });
 
   test('the shard from the environment: ONTIME_SHARD, or JOB_COMPLETION_INDEX with ONTIME_SHARDS; the flag wins', async () => {
