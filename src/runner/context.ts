@@ -1,5 +1,6 @@
 /** RunContext: what a job handler gets (JobContext), for a real run or a dry run. */
 import type { Knex } from 'knex';
+import { transactionOf } from '../db/transaction.js';
 import type { Config } from '../config.js';
 import { formatUtc, groupDigits, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
@@ -228,8 +229,9 @@ export class RunContext implements JobContext {
     const started = performance.now();
     try {
       const fence = this.fence;
-      if (!fence) return await this.db.transaction(fn);
-      return await this.db.transaction(async (trx) => {
+      // transactionOf: a failed COMMIT on SQLite is rolled back, not left open (db/transaction.ts).
+      if (!fence) return await transactionOf(this.db, this.dialect, fn);
+      return await transactionOf(this.db, this.dialect, async (trx) => {
         await fence.begin(trx);
         const result = await fn(trx);
         fence.beforeCommit();

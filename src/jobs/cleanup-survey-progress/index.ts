@@ -64,10 +64,12 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
       : `Expired: expires_at before now, or no expires_at and not updated for ${plural(options.olderThanDays, 'day')} (before ${formatUtc(staleBefore)})`,
   );
 
-  /** Count what a batch deleted and record it in the batch's transaction. */
+  /** Record what a batch deleted in the batch's transaction; count it once that has committed. */
   const recordDeleted = async (trx: Knex.Transaction, deletedRows: ProgressRow[]) => {
-    const before = { ...counts };
-    tally(deletedRows);
+    const batch: Record<ProgressKind, number> = { authenticated: 0, anonymous: 0, token: 0, unknown: 0 };
+    for (const row of deletedRows) batch[progressKind(row, kindOrder)] += 1;
+    // A batch whose COMMIT fails (a deferred foreign key) deleted nothing: the run must not count it.
+    trx.executionPromise.then(() => tally(deletedRows), () => undefined);
     await audit(trx, ctx, {
       action: 'survey_progress.deleted',
       subjectType: 'survey_progress',
@@ -76,9 +78,9 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
         deleted: deletedRows.length,
         firstId: deletedRows[0]!.id,
         lastId: deletedRows[deletedRows.length - 1]!.id,
-        authenticated: counts.authenticated - before.authenticated,
-        anonymous: counts.anonymous - before.anonymous,
-        token: counts.token - before.token,
+        authenticated: batch.authenticated,
+        anonymous: batch.anonymous,
+        token: batch.token,
         olderThanDays: options.olderThanDays,
       },
     });
