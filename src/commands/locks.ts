@@ -2,13 +2,15 @@
  * `ontime locks [--json]`: the job locks held right now. Lease rows (job_locks) with holder,
  * since, expiry and whether they have expired; on PostgreSQL and MySQL/MariaDB with
  * ONTIME_LOCK=auto also the advisory locks, asked of the server job by job.
- * `ontime locks --release <job> --yes`: delete the lease row a dead host left behind.
+ * `ontime locks --release <job> --yes`: delete the lease row a dead host left behind
+ * (`<job>#i/n`: a shard's).
  */
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { advisoryLockFunction, describeSession, endSessionSql } from '../db/dialect.js';
 import { UsageError } from '../errors.js';
 import { formatUtc, type Output } from '../output.js';
+import { parseShard, shardLabel } from '../parse.js';
 import { resolveJob } from '../registry.js';
 import type { AdminContext } from '../runner/admin.js';
 
@@ -22,21 +24,29 @@ interface LocksOptions {
 
 export function validate(options: LocksOptions): void {
   if (options.yes && options.release === undefined) throw new UsageError('--yes confirms --release <job>; nothing to confirm');
-  const releaseJob = options.release === undefined ? undefined : resolveJob(options.release);
+  const releaseJob = releaseTarget(options.release);
   if (releaseJob && !options.yes) {
     throw new UsageError(
-      `releasing the lock of ${releaseJob.name} lets another run start while its holder may still be working`,
+      `releasing the lock of ${releaseJob} lets another run start while its holder may still be working`,
       'check with `ontime locks` that the holder is gone, then add --yes',
     );
   }
 }
 
+/** The lock --release names: `<job>`, or `<job>#i/n` for one shard's. */
+function releaseTarget(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const [job, shard] = value.split('#');
+  const name = resolveJob(job!).name;
+  return shard === undefined ? name : `${name}#${shardLabel(parseShard('--release <job>#i/n')(shard))}`;
+}
+
 export default async function locks({ session, db }: AdminContext, options: LocksOptions): Promise<number> {
-  const releaseJob = options.release === undefined ? undefined : resolveJob(options.release);
+  const releaseJob = releaseTarget(options.release);
   const dialect = session.config.database.dialect;
   const { lockKindFor } = await import('../runner/locks.js');
   const kind = lockKindFor(dialect, session.config.lockMode);
-  if (releaseJob) return release(db, dialect, kind, releaseJob.name, session.out, options.json === true);
+  if (releaseJob) return release(db, dialect, kind, releaseJob, session.out, options.json === true);
   return list(db, dialect, kind, session.config.lockMode, session.out, options.json === true);
 }
 

@@ -323,16 +323,31 @@ forEachDatabase('shards', (db) => {
     assert.equal(after.code, 0, after.stderr);
     assert.equal(JSON.parse(after.stdout).status, 'succeeded', 'the expired lease no longer blocks');
     assert.equal((await knex('job_runs').where({ id: leaseRun }).first('status')).status, 'running', "only shard 1/3's next run may call it abandoned");
+    // An operator who knows the holder is dead releases the shard's lease by its name.
+    await knex('job_locks').where({ name }).update({ expires_at: toDbInstant(dialect, new Date(Date.now() + 3_600_000)) });
+    assert.match((await attempt('table')).stdout, /cannot run while cleanup-survey-progress#1\/3 runs/);
+    const released = await runCli(['locks', '--release', 'cleanup-survey-progress#1/3', '--yes'], env({ ONTIME_LOCK: 'table' }));
+    assert.equal(released.code, 0, released.stderr);
+    assert.match(released.stdout, /Released the lease of cleanup-survey-progress#1\/3 held by dead-host pid 1/);
+    const freed = await attempt('table');
+    assert.equal(freed.code, 0, freed.stderr);
+    assert.doesNotMatch(freed.stdout, /cannot run/);
 
     if (dialect === 'sqlite') return;
     // An advisory lock: held by a session of its own; when that session dies, the lock goes with it.
     await deadRun('0/4');
     const holder = await connect(parseDatabaseUrl(db().url), { poolMax: 1 });
-    const conn = await (holder.client as { acquireConnection(): Promise<unknown> }).acquireConnection();
-    assert.equal(await tryAdvisoryLock(holder, dialect, conn, 'cleanup-survey-progress#0/4'), true);
-    const refused = await attempt('auto', '--shard', '1/3');
-    assert.match(refused.stdout, /cleanup-survey-progress#1\/3 cannot run while cleanup-survey-progress#0\/4 runs \(lock held by/);
-    await holder.destroy(); // the process "dies": its connection closes
+    const pool = holder.client as { acquireConnection(): Promise<unknown>; releaseConnection(conn: unknown): Promise<void> };
+    const conn = await pool.acquireConnection();
+    try {
+      assert.equal(await tryAdvisoryLock(holder, dialect, conn, 'cleanup-survey-progress#0/4'), true);
+      const refused = await attempt('auto', '--shard', '1/3');
+      assert.match(refused.stdout, /cleanup-survey-progress#1\/3 cannot run while cleanup-survey-progress#0\/4 runs \(lock held by/);
+    } finally {
+      // The holder "dies": its connection closes with the lock still taken (never unlocked).
+      await pool.releaseConnection(conn);
+      await holder.destroy();
+    }
     for (let i = 0; i < 50 && (await advisoryHolder(knex, dialect, 'cleanup-survey-progress#0/4')); i++) await new Promise((r) => setTimeout(r, 100));
     const runs = await attempt('auto', '--shard', '1/3', '--json');
     assert.equal(runs.code, 0, runs.stderr);
