@@ -8,7 +8,7 @@ import { compileCaseNotification } from './case-notification.js';
 import { compileDeletionWarning } from './deletion-warning.js';
 import { TemplateError, type CompiledTemplate, type MailTemplate } from './template.js';
 
-const KINDS: Record<keyof ProfileTemplates, (name: string, t: MailTemplate) => CompiledTemplate> = {
+const KINDS: Record<keyof ProfileTemplates, (name: string, t: MailTemplate, extra?: readonly string[]) => CompiledTemplate> = {
   'case-notification': compileCaseNotification,
   'deletion-warning': compileDeletionWarning,
 };
@@ -33,6 +33,12 @@ export function checkProfileTemplates(source: string, value: unknown): ProfileTe
   return out;
 }
 
+/** The fields a profile's status release rule adds to its templates: its computed fields and the recipients. */
+function profileFields(profile: Profile): string[] {
+  const rule = profile.cases?.statusRelease;
+  return rule ? [...Object.keys(rule.fields), 'recipients'] : [];
+}
+
 const compiled = new WeakMap<Profile, Map<string, CompiledTemplate | undefined>>();
 
 /** The profile's compiled template for a kind (compiled once per profile), or undefined: the built-in template applies. */
@@ -41,7 +47,7 @@ export function profileTemplate(profile: Profile, kind: keyof ProfileTemplates):
   if (!byKind) compiled.set(profile, (byKind = new Map()));
   if (!byKind.has(kind)) {
     const t = profile.templates[kind];
-    byKind.set(kind, t ? KINDS[kind](`profile ${profile.name}: templates.${kind}`, t) : undefined);
+    byKind.set(kind, t ? KINDS[kind](`profile ${profile.name}: templates.${kind}`, t, profileFields(profile)) : undefined);
   }
   return byKind.get(kind);
 }
