@@ -139,3 +139,54 @@ export async function insertRows(
     await trx(ins.table).insert(rows);
   }
 }
+
+/** The sweep's condition: released under the rule, mail not gone, a user to mail. */
+function mailPending(q: Knex.QueryBuilder, cases: CasesMap, rule: StatusReleaseRule): Knex.QueryBuilder {
+  return q.where(cases.status, rule.status).whereNotNull('actual_release_date').whereNull('actual_email_sent_date').whereNotNull(rule.recipients.via);
+}
+
+/** One keyset page of released cases whose mail has not gone (the columns templates and writes read). */
+export async function selectMailPending(db: Db, afterId: number, size: number): Promise<StatusCaseRow[]> {
+  const { cases, rule } = statusRule(db);
+  const rows: StatusCaseRow[] = await mailPending(db(cases.table), cases, rule)
+    .select(readColumns(cases, rule, rule.onMail))
+    .where(cases.id, '>', afterId)
+    .orderBy(cases.id)
+    .limit(size);
+  return rows.map((r) => ({ ...r, id: Number(r[cases.id]) }));
+}
+
+export async function countMailPending(db: Db): Promise<number> {
+  const { cases, rule } = statusRule(db);
+  const rows = await mailPending(db(cases.table), cases, rule).count({ n: '*' });
+  return Number((rows[0] as { n: unknown }).n ?? 0);
+}
+
+/**
+ * Each case's recipients, in order: its user, then every linked user (delegates), each by the
+ * preferred address when not blank, else the address column; blank ones are left out. Values are
+ * returned as stored (the job checks them).
+ */
+export async function recipientsOf(db: Db, rows: StatusCaseRow[]): Promise<Map<number, { user: string | null; linked: string[] }>> {
+  const r = statusRule(db).rule.recipients;
+  const userIds = [...new Set(rows.map((row) => row[r.via]).filter((v) => v !== null && v !== undefined))] as Knex.Value[];
+  const links: Array<{ f: unknown; t: unknown }> =
+    r.links && userIds.length > 0 ? await db(r.links.table).whereIn(r.links.from, userIds).select({ f: r.links.from, t: r.links.to }).orderBy(['id']) : [];
+  const allIds = [...new Set([...userIds, ...links.map((l) => l.t)].map(String))];
+  const cols = { id: r.id, email: r.email, ...(r.preferredEmail ? { preferred: r.preferredEmail } : {}) };
+  const users: Array<{ id: unknown; email: unknown; preferred?: unknown }> = allIds.length > 0 ? await db(r.table).whereIn(r.id, allIds).select(cols) : [];
+  const addressOf = new Map(
+    users.map((u) => {
+      const preferred = typeof u.preferred === 'string' ? u.preferred.trim() : '';
+      const email = typeof u.email === 'string' ? u.email.trim() : '';
+      return [String(u.id), preferred || email || null] as const;
+    }),
+  );
+  const out = new Map<number, { user: string | null; linked: string[] }>();
+  for (const row of rows) {
+    const uid = String(row[r.via]);
+    const linked = links.filter((l) => String(l.f) === uid).map((l) => addressOf.get(String(l.t)) ?? null).filter((a): a is string => Boolean(a));
+    out.set(row.id, { user: addressOf.get(uid) ?? null, linked });
+  }
+  return out;
+}

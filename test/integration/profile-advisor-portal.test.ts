@@ -11,6 +11,7 @@ import { fromDbInstant } from '../../src/db/time.js';
 import { runCli } from '../helpers/cli.js';
 import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
 import { tableNames } from '../helpers/django-ddl.js';
+import { useSmtpServer } from '../helpers/smtp.js';
 import {
   ADVISOR_PORTAL_TABLE_NAMES,
   clearAdvisorPortal,
@@ -130,5 +131,118 @@ forEachDatabase('advisor-portal profile: release', (db) => {
     assert.equal((await knex('cases_casenotification')).length, 0);
     const human = await runCli(['release-scheduled-cases', '--now', NOW], { DATABASE_URL: db().url, ONTIME_PROFILE: 'advisor-portal' });
     assert.match(human.stdout, /batch_release_enabled is false/);
+  });
+}, { migrate: false });
+
+forEachDatabase('advisor-portal profile: mail', (db) => {
+  const smtp = useSmtpServer();
+  const send = (extra: string[] = []) => runPortal(db(), ['send-scheduled-emails', ...extra], { ...smtp().env(), SITE_URL: 'https://portal.example.org' });
+
+  before(async () => {
+    const { knex, dialect } = db();
+    await createAdvisorPortalSchema(knex, dialect);
+    const m = await runCli(['migrate'], { DATABASE_URL: db().url, ONTIME_PROFILE: 'advisor-portal' });
+    assert.equal(m.code, 0, m.stderr);
+  });
+
+  beforeEach(async () => {
+    const { knex } = db();
+    await clearAdvisorPortal(knex);
+    await knex('ontime_audit_log').del();
+    await knex('ontime_email_outbox').del();
+  });
+
+  /** A member with two delegates, and cases in each state the sweep must tell apart. */
+  async function seed(knex: Knex, dialect: 'sqlite' | 'postgres' | 'mysql', settings: { email_notifications_enabled: boolean }) {
+    await insertPortalSettings(knex, dialect, settings);
+    const member = await insertPortalUser(knex, dialect, { username: 'mem', email: 'mem@example.test', notification_email: ' reports@example.test ' });
+    const d1 = await insertPortalUser(knex, dialect, { username: 'd1', email: 'd1@example.test' });
+    const d2 = await insertPortalUser(knex, dialect, { username: 'd2', email: 'd2@example.test', notification_email: 'd2-notes@example.test' });
+    await insertMemberDelegate(knex, dialect, member, d1);
+    await insertMemberDelegate(knex, dialect, member, d2);
+    const released = await insertPortalCase(knex, dialect, {
+      external_case_id: 'C-100', member_id: member, employee_first_name: 'Grace', employee_last_name: 'Hopper',
+      scheduled_release_date: at('2026-06-01T10:00:00Z'), actual_release_date: at('2026-06-01T10:00:00Z'),
+    });
+    const mailed = await insertPortalCase(knex, dialect, {
+      external_case_id: 'C-101', member_id: member, scheduled_release_date: at('2026-06-01T10:00:00Z'),
+      actual_release_date: at('2026-06-01T10:00:00Z'), actual_email_sent_date: at('2026-06-01T10:05:00Z'),
+    });
+    const notReleased = await insertPortalCase(knex, dialect, { external_case_id: 'C-102', member_id: member, scheduled_release_date: at('2026-06-09T10:00:00Z') });
+    return { member, released, mailed, notReleased };
+  }
+
+  test('one message to the member (notification_email) and every delegate, the real subject and link, once; an audit row per mail', async () => {
+    const { knex, dialect } = db();
+    const { released, mailed } = await seed(knex, dialect, { email_notifications_enabled: true });
+    const r = await send();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.summary.sent, 1);
+    assert.equal(smtp().messages.length, 1);
+    const m = smtp().messages[0]!;
+    assert.deepEqual([...m.to].sort(), ['d1@example.test', 'd2-notes@example.test', 'reports@example.test']);
+    assert.equal(m.subject, 'REPORT: The case for Grace Hopper is ready for you!');
+    assert.ok(m.text.includes(`https://portal.example.org/cases/${released}/`), m.text);
+    // The instant the server accepted it (ontime's outbox records the real clock, not --now).
+    assert.notEqual((await caseRow(knex, released)).actual_email_sent_date, null);
+    assert.equal(iso((await caseRow(knex, mailed)).actual_email_sent_date), '2026-06-01T10:05:00.000Z');
+
+    const logs = await knex('core_auditlog').orderBy('id');
+    assert.equal(logs.length, 1);
+    assert.equal(logs[0].action_type, 'email_notification_sent');
+    assert.equal(Number(logs[0].case_id), released);
+    assert.equal(logs[0].description, 'Case completed email sent to [reports@example.test, d1@example.test, d2-notes@example.test] for case C-100');
+    const meta = typeof logs[0].metadata === 'string' ? JSON.parse(logs[0].metadata) : logs[0].metadata;
+    assert.deepEqual(meta, { email_to: 'reports@example.test, d1@example.test, d2-notes@example.test', email_subject: 'REPORT: The case for Grace Hopper is ready for you!', trigger: 'case_completed_released' });
+
+    const again = await send();
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(smtp().messages.length, 1, 'sent once');
+    assert.equal((await knex('core_auditlog')).length, 1);
+  });
+
+  test('notifications off: nothing sent, the waiting cases reported; sent once they are on', async () => {
+    const { knex, dialect } = db();
+    const { released } = await seed(knex, dialect, { email_notifications_enabled: false });
+    const r = await send();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.summary.emailNotificationsDisabled, true);
+    assert.equal(r.json.summary.skippedNotificationsDisabled, 1);
+    assert.equal(smtp().messages.length, 0);
+    assert.equal((await caseRow(knex, released)).actual_email_sent_date, null);
+    const human = await runCli(['send-scheduled-emails', '--now', NOW], { DATABASE_URL: db().url, ONTIME_PROFILE: 'advisor-portal', ...smtp().env() });
+    assert.match(human.stdout, /email_notifications_enabled is false/);
+    assert.match(human.stdout, /Skipped, notifications disabled: 1 released case/);
+    await knex('core_systemsettings').update({ email_notifications_enabled: true });
+    const on = await send();
+    assert.equal(on.json.summary.sent, 1);
+    assert.equal(smtp().messages.length, 1);
+  });
+
+  test('a released case whose mail failed earlier (4xx) is mailed on the next run; a 5xx is not retried', async () => {
+    const { knex, dialect } = db();
+    const { released, member } = await seed(knex, dialect, { email_notifications_enabled: true });
+    smtp().respondWith(451);
+    const first = await send();
+    assert.equal(first.json.summary.deferred, 1, first.stdout);
+    assert.equal((await caseRow(knex, released)).actual_email_sent_date, null);
+    assert.equal((await knex('core_auditlog')).length, 0);
+    smtp().respondWith(null);
+    const second = await send();
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.json.summary.sent, 1);
+    assert.equal(smtp().messages.length, 1);
+    assert.notEqual((await caseRow(knex, released)).actual_email_sent_date, null);
+    assert.equal((await knex('core_auditlog')).length, 1);
+
+    // ontime's difference from the portal's sweep: a permanent refusal is not retried every run.
+    const other = await insertPortalCase(knex, dialect, { external_case_id: 'C-200', member_id: member, actual_release_date: at('2026-06-02T10:00:00Z'), scheduled_release_date: at('2026-06-02T10:00:00Z') });
+    smtp().respondWith(550);
+    const refused = await send();
+    assert.equal(refused.json.summary.failed, 1);
+    smtp().respondWith(null);
+    const after = await send();
+    assert.equal(after.json.summary.failedEarlier, 1);
+    assert.equal((await caseRow(knex, other)).actual_email_sent_date, null);
   });
 }, { migrate: false });
