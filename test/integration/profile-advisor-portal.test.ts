@@ -118,6 +118,26 @@ forEachDatabase('advisor-portal profile: release', (db) => {
     assert.equal((await knex('cases_casenotification')).length, 1);
   });
 
+  test('doctor accepts the portal tables and says what each case job touches; a missing column is named (78)', async () => {
+    const { knex } = db();
+    const env = { DATABASE_URL: db().url, ONTIME_PROFILE: 'advisor-portal', EMAIL_BACKEND: 'console' };
+    const doctor = await runCli(['doctor'], env);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, /cases_case\.actual_release_date, date_completed \(status completed, instant passed\), inserts into cases_casenotification/);
+    assert.match(doctor.stdout, /recipients from accounts_user and accounts_memberdelegate/);
+    const moves = await runCli(['weekly-paid-update', '--now', NOW], env);
+    assert.equal(moves.code, 78, moves.stdout + moves.stderr);
+    assert.match(moves.stderr, /case statuses are words/);
+    await knex.schema.renameTable('accounts_memberdelegate', 'accounts_memberdelegate_old');
+    try {
+      const broken = await runCli(['doctor'], env);
+      assert.equal(broken.code, 78, broken.stdout + broken.stderr);
+      assert.match(broken.stdout + broken.stderr, /accounts_memberdelegate/);
+    } finally {
+      await knex.schema.renameTable('accounts_memberdelegate_old', 'accounts_memberdelegate');
+    }
+  });
+
   test('nothing at all when batch_release_enabled is false (enable_scheduled_releases does not matter)', async () => {
     const { knex, dialect } = db();
     await insertPortalSettings(knex, dialect, { batch_release_enabled: false, enable_scheduled_releases: true });

@@ -17,6 +17,8 @@ import { profileTemplate } from '../../mail/templates/profile.js';
 import { formatUtc, plural } from '../../output.js';
 import type { JobContext, JobResult } from '../../runner/types.js';
 
+const MAX_TO_LENGTH = 254;
+
 /** A case to mail; `app` holds the application row under a status rule. */
 export type MailCase = DueCaseEmail & { app?: StatusCaseRow };
 
@@ -76,7 +78,10 @@ export function statusRuleSource(ctx: JobContext): MailSource {
         const all = [...new Set([user, ...linked])];
         const bad = all.filter((a) => singleAddress(a) !== a);
         if (bad.length > 0) return { row, skip: 'invalid', reason: `invalid address among the recipients (${bad.length} of ${all.length})` };
-        return { row, to: all.join(ADDRESS_SEPARATOR) };
+        const to = all.join(ADDRESS_SEPARATOR);
+        // The outbox keeps the list in to_address (254 characters) on every database.
+        if (to.length > MAX_TO_LENGTH) return { row, skip: 'invalid', reason: `the ${all.length} recipients do not fit in one outbox row (${to.length} > ${MAX_TO_LENGTH} characters)` };
+        return { row, to };
       });
     },
     message(row, to) {
