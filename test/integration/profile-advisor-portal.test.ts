@@ -12,6 +12,39 @@ import { runCli } from '../helpers/cli.js';
 import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
 import { tableNames } from '../helpers/django-ddl.js';
 import { useSmtpServer } from '../helpers/smtp.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { advisorPortalProfile } from '../../src/profiles/advisor-portal.js';
+import { BUILT_IN_PROFILES } from '../../src/profiles/index.js';
+import { validateProfile } from '../../src/profiles/validate.js';
+
+/** The portal's rule written as an operator's profile file on top of `ontime`: the mechanism is not the built-in's alone. */
+function portalAsFile(): Record<string, unknown> {
+  const p = advisorPortalProfile;
+  return {
+    extends: 'ontime', calendarTimezone: p.calendarTimezone, settings: null, cases: p.cases, caseStatusHistory: null,
+    surveys: null, surveyResponses: null, legalHolds: null, progress: null, templates: p.templates,
+  };
+}
+
+test('a profile file may declare a status release rule; a bad value is named (78)', () => {
+  const checked = validateProfile(portalAsFile(), BUILT_IN_PROFILES, 'file');
+  assert.deepEqual(checked.cases, advisorPortalProfile.cases);
+  assert.deepEqual(checked.templates, advisorPortalProfile.templates);
+  const bad = (mutate: (c: any) => void, message: RegExp) => {
+    const raw: any = structuredClone(portalAsFile());
+    mutate(raw.cases.statusRelease);
+    assert.throws(() => validateProfile(raw, BUILT_IN_PROFILES, 'file'), (e: Error & { exitCode?: number }) => message.test(e.message));
+  };
+  bad((r) => (r.switches.release = 'x; drop'), /cases\.statusRelease\.switches\.release: must be an SQL identifier/);
+  bad((r) => (r.onRelease[0].values.title = { sql: 'now()' }), /cases\.statusRelease\.onRelease\[0\]\.values\.title: unknown value form sql/);
+  bad((r) => (r.recipients.links.extra = 1), /cases\.statusRelease\.recipients\.links\.extra: unknown key/);
+  bad((r) => delete r.status, /cases\.statusRelease\.status: is required/);
+  const noFields: any = structuredClone(portalAsFile());
+  noFields.cases.statusRelease.fields = {};
+  assert.throws(() => validateProfile(noFields, BUILT_IN_PROFILES, 'file'), /employee_name/);
+});
 import {
   ADVISOR_PORTAL_TABLE_NAMES,
   clearAdvisorPortal,
@@ -136,6 +169,22 @@ forEachDatabase('advisor-portal profile: release', (db) => {
     } finally {
       await knex.schema.renameTable('accounts_memberdelegate_old', 'accounts_memberdelegate');
     }
+  });
+
+  test('the same rule from ONTIME_PROFILE_FILE releases the same way', async () => {
+    const { knex, dialect } = db();
+    await insertPortalSettings(knex, dialect, { batch_release_enabled: true });
+    const member = await insertPortalUser(knex, dialect, { username: 'mem' });
+    const due = await insertPortalCase(knex, dialect, { external_case_id: 'F-1', member_id: member, scheduled_release_date: at('2026-06-08T15:00:00Z') });
+    const held = await insertPortalCase(knex, dialect, { external_case_id: 'F-2', member_id: member, status: 'hold', scheduled_release_date: at('2026-06-08T15:00:00Z') });
+    const file = join(mkdtempSync(join(tmpdir(), 'portal-profile-')), 'portal.json');
+    writeFileSync(file, JSON.stringify(portalAsFile()));
+    const r = await runCli(['release-scheduled-cases', '--json', '--now', NOW], { DATABASE_URL: db().url, ONTIME_PROFILE_FILE: file });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(JSON.parse(r.stdout).summary.released, 1);
+    assert.notEqual((await caseRow(knex, due)).actual_release_date, null);
+    assert.equal((await caseRow(knex, held)).actual_release_date, null);
+    assert.equal((await knex('cases_casenotification')).length, 1);
   });
 
   test('nothing at all when batch_release_enabled is false (enable_scheduled_releases does not matter)', async () => {

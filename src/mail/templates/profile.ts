@@ -14,7 +14,7 @@ const KINDS: Record<keyof ProfileTemplates, (name: string, t: MailTemplate, extr
 };
 
 /** Check a profile file's `templates` value; returns it as the profile keeps it. */
-export function checkProfileTemplates(source: string, value: unknown): ProfileTemplates {
+export function checkProfileTemplates(source: string, value: unknown, extraFields: readonly string[] = []): ProfileTemplates {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TemplateError(`${source}: templates: must be a mapping of mail kinds (${Object.keys(KINDS).join(', ')}) to templates`);
   }
@@ -27,14 +27,14 @@ export function checkProfileTemplates(source: string, value: unknown): ProfileTe
     for (const k of Object.keys(t)) {
       if (!['subject', 'text', 'html'].includes(k)) throw new TemplateError(`${source}: templates.${kind}.${k}: unknown key (known: subject, text, html)`);
     }
-    compile(`${source}: templates.${kind}`, t as unknown as MailTemplate);
+    compile(`${source}: templates.${kind}`, t as unknown as MailTemplate, extraFields);
     out[kind as keyof ProfileTemplates] = { subject: t.subject as string, text: t.text as string, html: t.html as string };
   }
   return out;
 }
 
 /** The fields a profile's status release rule adds to its templates: its computed fields and the recipients. */
-function profileFields(profile: Profile): string[] {
+export function profileFields(profile: Profile): string[] {
   const rule = profile.cases?.statusRelease;
   return rule ? [...Object.keys(rule.fields), 'recipients'] : [];
 }
