@@ -33,11 +33,20 @@ export function expectedColumns(schema: Schema): ExpectedColumn[] {
   if (p.settings) add(p.settings.table, [['key', 'text'], ['value', 'text'], ['updated_at', 'instant']]);
   if (p.cases) {
     const c = p.cases;
-    add(c.table, [[c.id, c.idKind === 'string' ? 'text' : 'id'], [c.status, 'int']]);
+    // A status release rule's status is a word ('completed'); the status jobs' statuses are integers.
+    add(c.table, [[c.id, c.idKind === 'string' ? 'text' : 'id'], [c.status, c.statusRelease ? 'text' : 'int']]);
     if (c.reference) add(c.table, [[c.reference, 'text']]);
     if (c.updatedAt) add(c.table, [[c.updatedAt, 'instant']]);
     if (c.activeColumn) add(c.table, [[c.activeColumn, 'int']]);
     for (const stamp of new Set(Object.values(c.statusTimestamps))) add(c.table, [[stamp, 'instant']]);
+    const sr = c.statusRelease;
+    if (sr) {
+      add(c.table, [['scheduled_release_date', 'instant'], ['actual_release_date', 'instant'], ['actual_email_sent_date', 'instant'], [sr.recipients.via, 'id']]);
+      add(c.table, sr.fillNow.map((col): [string, ColumnKind] => [col, 'instant']));
+      add(sr.switches.table, [[sr.switches.release, 'any'], [sr.switches.email, 'any']]); // bool, tinyint(1) or integer
+      add(sr.recipients.table, [[sr.recipients.id, 'id'], [sr.recipients.email, 'text'], ...(sr.recipients.preferredEmail ? [[sr.recipients.preferredEmail, 'text'] as [string, ColumnKind]] : [])]);
+      if (sr.recipients.links) add(sr.recipients.links.table, [[sr.recipients.links.from, 'id'], [sr.recipients.links.to, 'id']]);
+    }
     if (c.releases) {
       add(c.table, [
         ['title', 'text'], ['contact_name', 'text'], ['contact_email', 'text'],
@@ -111,9 +120,17 @@ export function jobTouches(schema: Schema): Array<{ job: string; touches: string
   const s = p.surveys;
   const owner = s ? (s.owner.kind === 'user' ? `owner address from ${s.owner.table}.${s.owner.email}` : `owner address from ${s.table}.${s.owner.email}`) : '';
   const rules = p.rules;
+  const sr = p.cases?.statusRelease;
+  const added = (inserts: Array<{ table: string }>) => (inserts.length ? `, inserts into ${inserts.map((i) => i.table).join(', ')}` : '');
+  const release = sr
+    ? `updates ${p.cases!.table}.actual_release_date${sr.fillNow.map((c) => `, ${c}`).join('')} (status ${sr.status}, instant passed)${added(sr.onRelease)}; reads ${sr.switches.table}.${sr.switches.release}`
+    : caseJob && `${caseJob}.actual_release_date; reads ${schema.settings.table}`;
+  const mail = sr
+    ? `updates ${p.cases!.table}.actual_email_sent_date (released, not mailed)${added(sr.onMail)}; recipients from ${sr.recipients.table}${sr.recipients.links ? ` and ${sr.recipients.links.table}` : ''}; reads ${sr.switches.table}.${sr.switches.email}; mail through ${own.emailOutbox}`
+    : caseJob && `${caseJob}.actual_email_sent_date; mail through ${own.emailOutbox}`;
   return [
-    { job: 'release-scheduled-cases', touches: caseJob && `${caseJob}.actual_release_date; reads ${schema.settings.table}` },
-    { job: 'send-scheduled-emails', touches: caseJob && `${caseJob}.actual_email_sent_date; mail through ${own.emailOutbox}` },
+    { job: 'release-scheduled-cases', touches: release },
+    { job: 'send-scheduled-emails', touches: mail },
     { job: 'bulk-update-case-status', touches: statusJob },
     { job: 'weekly-paid-update', touches: statusJob },
     { job: 'weekly-pending-payment-update', touches: statusJob },

@@ -20,6 +20,14 @@ export function singleAddress(raw: string | null | undefined): string | undefine
   return ADDRESS.test(value) ? value : undefined;
 }
 
+/** Several checked addresses in one To (one message to a member and their delegates). */
+export const ADDRESS_SEPARATOR = ', ';
+
+/** True when `to` is one valid address, or valid addresses joined by ADDRESS_SEPARATOR. */
+export function isAddressList(to: string): boolean {
+  return to.split(ADDRESS_SEPARATOR).every((a) => singleAddress(a) === a);
+}
+
 /**
  * The last guard: whatever reached the outbox (rows of an older version, a hand-made row) is
  * marked failed with `invalid address` rather than handed to the transport.
@@ -29,7 +37,7 @@ export function refuseInvalidRecipients(transport: Transport): Transport {
     backend: transport.backend,
     concurrency: transport.concurrency,
     send: (message) =>
-      singleAddress(message.to) === message.to
+      isAddressList(message.to)
         ? transport.send(message)
         : Promise.resolve({ ok: false, kind: 'failed', error: 'invalid address' }),
     verify: () => transport.verify(),

@@ -8,13 +8,19 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { advisorPortalProfile } from './advisor-portal.js';
 import { checktickProfile } from './checktick.js';
 import { ontimeProfile } from './ontime.js';
 import { surgicaseProfile } from './surgicase.js';
 import type { OwnTables, Profile, Schema } from './types.js';
 import { isIdentifier, isTimeZone, validateProfile } from './validate.js';
 
-export const BUILT_IN_PROFILES: Readonly<Record<string, Profile>> = { ontime: ontimeProfile, checktick: checktickProfile, surgicase: surgicaseProfile };
+export const BUILT_IN_PROFILES: Readonly<Record<string, Profile>> = {
+  ontime: ontimeProfile,
+  checktick: checktickProfile,
+  surgicase: surgicaseProfile,
+  'advisor-portal': advisorPortalProfile,
+};
 
 /** The names of ontime's own tables under a prefix ('' keeps today's names). */
 export function ownTables(prefix: string): OwnTables {
@@ -97,6 +103,12 @@ function assertNoCollision(schema: Schema): void {
   const p = schema.profile;
   const app = new Set([p.cases, p.caseStatusHistory, p.surveys, p.surveyResponses, p.legalHolds, p.progress, p.settings].filter(Boolean).map((m) => m!.table));
   if (p.surveys?.owner.kind === 'user') app.add(p.surveys.owner.table);
+  const rule = p.cases?.statusRelease;
+  if (rule) {
+    for (const ins of [...rule.onRelease, ...rule.onMail]) app.add(ins.table);
+    app.add(rule.switches.table).add(rule.recipients.table);
+    if (rule.recipients.links) app.add(rule.recipients.links.table);
+  }
   for (const own of Object.values(schema.own)) {
     if (own === schema.settings.table && p.settings) continue;
     // ontime's own history table exists only when the application has none.

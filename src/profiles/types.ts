@@ -37,6 +37,75 @@ export interface CasesMap {
    * send-scheduled-emails have nothing to work on under this profile (exit 78).
    */
   releases: boolean;
+  /**
+   * Set: the application's own release and mail rules replace ontime's (docs/profiles.md,
+   * "Release by status"): release-scheduled-cases and send-scheduled-emails follow this instead of
+   * the columns `releases` names. null: ontime's rules (or none, when `releases` is false).
+   */
+  statusRelease?: StatusReleaseRule | null;
+}
+
+/** A value a profile-declared write puts in a column; every name is an identifier, every value bound. */
+export type WriteValue =
+  | { now: true }
+  /** A column of the case row (or a field of the mail: recipients, subject). */
+  | { field: string }
+  | { literal: string | number | boolean | null }
+  /** Text with {field} placeholders: the case's columns, its computed fields, and the write's extras. */
+  | { template: string }
+  /** A JSON object of values, written as text. */
+  | { json: Record<string, WriteValue> };
+
+/** A row a release or a mail adds to an application table, in the transaction of the change. */
+export interface ProfileInsert {
+  table: string;
+  values: Record<string, WriteValue>;
+  /**
+   * Not written when the case's `via` column is null, or when the row it names in `table`
+   * (through `id`) has `column` false: the member turned these off.
+   */
+  unlessOff: { via: string; table: string; id: string; column: string } | null;
+}
+
+/** One row of boolean columns (Django's singleton settings model) holding the jobs' switches. */
+export interface SettingsRowMap {
+  table: string;
+  /** false: release-scheduled-cases releases nothing at all. */
+  release: string;
+  /** false: send-scheduled-emails sends nothing and reports every case it skipped. */
+  email: string;
+}
+
+/** Where a mail's recipients come from: a user row per case, plus optional linked users, in one message. */
+export interface RecipientsMap {
+  /** The case column naming the user (cases.<via> = <table>.<id>). */
+  via: string;
+  table: string;
+  id: string;
+  email: string;
+  /** Preferred over `email` when not blank. */
+  preferredEmail: string | null;
+  /** Rows linking the case's user to more users, all in the same message (delegates). */
+  links: { table: string; from: string; to: string } | null;
+}
+
+/**
+ * The release and mail rule of an application that marks a case ready by a status: a case is
+ * released when its status column equals `status` and its scheduled_release_date instant has
+ * passed; the hold columns are not read (a hold is another status). A release sets
+ * actual_release_date, fills `fillNow` columns still null, and adds `onRelease` rows. The mail job
+ * sweeps released cases whose mail has not gone (actual_release_date set, actual_email_sent_date
+ * null), sends one message to `recipients`, and adds `onMail` rows when it is accepted.
+ */
+export interface StatusReleaseRule {
+  status: string;
+  switches: SettingsRowMap;
+  fillNow: string[];
+  onRelease: ProfileInsert[];
+  recipients: RecipientsMap;
+  onMail: ProfileInsert[];
+  /** Computed fields: name → case columns joined by a space, trimmed (templates and writes may use them). */
+  fields: Record<string, string[]>;
 }
 
 export interface CaseStatusHistoryMap { table: string }

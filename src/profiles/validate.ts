@@ -6,7 +6,8 @@
  */
 import { ConfigError } from '../errors.js';
 import type { Profile } from './types.js';
-import { checkProfileTemplates } from '../mail/templates/profile.js';
+import { checkProfileTemplates, profileFields } from '../mail/templates/profile.js';
+import { checkStatusRelease } from './validate-status-release.js';
 
 /** `name` or `schema.name`: letters, digits, underscores; nothing a quote could break out of. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
@@ -57,8 +58,14 @@ export function validateProfile(raw: unknown, bases: Record<string, Profile>, so
   // A file never creates application tables: only the built-in ontime profile does.
   base.createsApplicationTables = false;
   base.name = 'custom';
-  for (const [key, value] of Object.entries(raw)) {
+  // Templates last: a status release rule's fields are offered to them.
+  const entries = Object.entries(raw).sort(([a], [b]) => Number(a === 'templates') - Number(b === 'templates'));
+  for (const [key, value] of entries) {
     if (key === 'extends') continue;
+    if (key === 'templates') {
+      out.templates = { ...base.templates, ...checkProfileTemplates(source, value, profileFields(base)) };
+      continue;
+    }
     if (key === 'createsApplicationTables') fail(source, key, 'cannot be set in a file: only the built-in ontime profile creates application tables');
     if (!(key in reference)) fail(source, key, `unknown key (known: extends, ${Object.keys(reference).join(', ')})`);
     out[key] = mergeKey(source, key, value, out[key], (reference as unknown as Record<string, unknown>)[key]);
@@ -67,7 +74,7 @@ export function validateProfile(raw: unknown, bases: Record<string, Profile>, so
 }
 
 function mergeKey(source: string, key: string, value: unknown, current: unknown, reference: unknown): unknown {
-  if (key === 'templates') return { ...(current as object), ...checkProfileTemplates(source, value) };
+  if (key === 'cases.statusRelease') return checkStatusRelease(source, key, value);
   if (ENUMS[key]) {
     if (typeof value !== 'string' || !ENUMS[key]!.includes(value)) fail(source, key, `must be one of ${ENUMS[key]!.join(', ')}`);
     return value;
@@ -94,7 +101,8 @@ function mergeKey(source: string, key: string, value: unknown, current: unknown,
     if (!isObject(value)) fail(source, key, 'must be a mapping, or null when the application has no such table');
     const target: Record<string, unknown> = isObject(current) ? { ...current } : {};
     for (const [k, v] of Object.entries(value)) {
-      if (!(k in reference)) fail(source, `${key}.${k}`, `unknown key (known: ${Object.keys(reference).join(', ')})`);
+      const optional = key === 'cases' && k === 'statusRelease';
+      if (!(k in reference) && !optional) fail(source, `${key}.${k}`, `unknown key (known: ${Object.keys(reference).join(', ')})`);
       target[k] = mergeKey(source, `${key}.${k}`, v, target[k], reference[k]);
     }
     for (const k of Object.keys(reference)) {

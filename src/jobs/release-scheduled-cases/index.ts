@@ -24,6 +24,7 @@ import { formatUtc, plural, type Output } from '../../output.js';
 import { eachListedRow } from '../../runner/batches.js';
 import type { JobHandler } from '../../runner/types.js';
 import { casesWithReleaseColumns } from '../../db/schema.js';
+import { releaseByStatusRule } from './by-status.js';
 
 /**
  * `batch_release_time` → seconds after UTC midnight. HH:MM as docs/reference/schema.md says; HH:MM:SS is
@@ -54,6 +55,7 @@ function holdText(row: CaseReleaseRow): string {
 
 const releaseScheduledCases: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect, today } = ctx;
+  if (ctx.schema.profile.cases?.statusRelease) return releaseByStatusRule(ctx);
   casesWithReleaseColumns(db);
   out.line(ctx.startLine('scheduled case release'));
 

@@ -15,17 +15,15 @@
  * cases' actual_email_sent_date and their audit rows.
  */
 import { audit, auditMany, type AuditEntry } from '../../db/audit.js';
-import { dueCaseEmails, markCaseEmailSent, markCaseEmailsSent, type DueCaseEmail } from '../../db/case-emails.js';
+import { markCaseEmailSent, markCaseEmailsSent } from '../../db/case-emails.js';
+import { emailSwitchOff, ontimeSource, statusRuleSource, type MailCase } from './sources.js';
 import { fromDbDay, fromDbInstant } from '../../db/time.js';
 import { refusedRowError } from '../../errors.js';
 import { formatUtc, plural } from '../../output.js';
 import type { Mailer, OutboxRow, OutgoingMessage } from '../../mail/mailer.js';
 import { CappedLines, countOutcome, newMailTally, previewDelivery, PROBLEM_LINES_CAP, unreachableExitCode } from '../../mail/outcomes.js';
-import { singleAddress } from '../../mail/address.js';
-import { renderCaseNotification } from '../../mail/templates/case-notification.js';
-import type { JobContext, JobHandler } from '../../runner/types.js';
+import type { JobHandler } from '../../runner/types.js';
 import { casesWithReleaseColumns } from '../../db/schema.js';
-import { profileTemplate } from '../../mail/templates/profile.js';
 /** How often, at most, the lock, time limit and signals are checked while a page is being sent. */
 const CHECKPOINT_INTERVAL_MS = 1000;
 /**
@@ -39,34 +37,17 @@ const PAGE_SIZE = 1000;
 
 /** A due case with an address, and its message. */
 interface Pending {
-  row: DueCaseEmail;
+  row: MailCase;
   to: string;
   message: OutgoingMessage;
 }
 
 
-function caseMessage(ctx: JobContext, row: DueCaseEmail, to: string): OutgoingMessage {
-  const day = fromDbDay(row.scheduled_email_date)!;
-  const rendered = renderCaseNotification({
-    caseId: row.id,
-    reference: row.reference,
-    title: row.title,
-    contactName: row.contact_name,
-    siteUrl: ctx.config.siteUrl,
-  }, profileTemplate(ctx.schema.profile, 'case-notification'));
-  return {
-    dedupeKey: `case-email:${row.id}:${day}`,
-    kind: 'case-notification',
-    to,
-    subject: rendered.subject,
-    text: rendered.text,
-    html: rendered.html,
-  };
-}
-
 const sendScheduledEmails: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect } = ctx;
-  casesWithReleaseColumns(db);
+  const byStatus = Boolean(ctx.schema.profile.cases?.statusRelease);
+  if (!byStatus) casesWithReleaseColumns(db);
+  const source = byStatus ? statusRuleSource(ctx) : ontimeSource(ctx);
   const mail = newMailTally();
   let due = 0;
   let skippedNoAddress = 0;
@@ -81,9 +62,9 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
 
   /** A due case listed always (capped), or only under --verbose. */
   const report = (kind: 'skipped' | 'failed' | null, text: string) => (kind ? listed[kind].add(text) : out.detail(text));
-  const label = (row: DueCaseEmail) => `case ${row.reference} (id ${row.id})`;
+  const label = (row: MailCase) => `case ${row.reference} (id ${row.id})`;
   /** Sent, but the database refused to record it on the case alone: the outbox keeps it from going out again. */
-  const notRecorded = (row: DueCaseEmail, reason: string) => {
+  const notRecorded = (row: MailCase, reason: string) => {
     ctx.rowFailed(row.id, reason);
     report('failed', `  FAILED ${label(row)}: the email is sent (the outbox keeps it from being sent again), but the database refused to record it on the case: ${reason}`);
   };
@@ -92,12 +73,17 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   out.line('');
   out.heading('--- Scheduled Emails ---');
 
+  if (byStatus) {
+    const off = await emailSwitchOff(ctx);
+    if (off) return off;
+  }
+
   if (dryRun && !ctx.config.email.backend) {
     out.warn('no mail backend is configured (EMAIL_HOST, or EMAIL_BACKEND=console|file): a real run with mail due would exit 78');
   }
 
   /** Dry run: what a real run would do with the message, from the outbox's point of view; nothing is written. */
-  const preview = async (row: DueCaseEmail, to: string, message: OutgoingMessage) => {
+  const preview = async (row: MailCase, to: string, message: OutgoingMessage) => {
     const p = await previewDelivery(db, mail, message.dedupeKey, to);
     if (p.status === 'already-sent') out.line(`  ${label(row)}: already sent (outbox ${p.row.id}); would only record it on the case`);
     else if (p.status === 'failed-earlier') out.line(`  ${label(row)}: failed earlier, would not retry: ${p.row.last_error ?? ''}`);
@@ -179,11 +165,9 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
             accepted.map((a) => ({ caseId: itemOf(a.row).row.id, sentAt: a.sentAt })),
           ),
         );
-        await auditMany(
-          trx,
-          ctx,
-          accepted.filter((a) => changed.has(itemOf(a.row).row.id)).map((a) => auditEntry(itemOf(a.row), a.row, a.sentAt, {})),
-        );
+        const recorded = accepted.filter((a) => changed.has(itemOf(a.row).row.id));
+        await auditMany(trx, ctx, recorded.map((a) => auditEntry(itemOf(a.row), a.row, a.sentAt, {})));
+        await source.afterSent(trx, recorded.map((a) => ({ ...itemOf(a.row), subject: itemOf(a.row).message.subject, sentAt: a.sentAt })));
       },
       onOutcome: async (outboxRow, outcome) => {
         const item = itemOf(outboxRow);
@@ -202,7 +186,10 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
             try {
               await db.transaction(async (trx) => {
                 const changed = await markCaseEmailSent(trx, dialect, row.id, sentAt);
-                if (changed > 0) await audit(trx, ctx, auditEntry(item, outboxRow, sentAt, { recordedFromOutbox: true }));
+                if (changed > 0) {
+                  await audit(trx, ctx, auditEntry(item, outboxRow, sentAt, { recordedFromOutbox: true }));
+                  await source.afterSent(trx, [{ ...item, subject: message.subject, sentAt }]);
+                }
               });
             } catch (err) {
               const reason = refusedRowError(err);
@@ -265,26 +252,23 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
   ctx.reportProgress(() => summary(false));
   let totals;
   try {
-    totals = await ctx.eachPage<DueCaseEmail>({
+    totals = await ctx.eachPage<MailCase>({
       label: 'sending scheduled emails',
       autoSize: PAGE_SIZE,
-      select: (afterId, size) => dueCaseEmails(db, dialect, ctx.today, afterId, size, ctx.shard),
+      select: (afterId, size) => source.select(afterId, size),
       handle: async (rows) => {
         due += rows.length;
         const page: Pending[] = [];
-        for (const row of rows) {
-          if (!row.contact_email?.trim()) {
-            skippedNoAddress += 1;
-            report('skipped', `  skipped ${label(row)}: no contact_email`);
+        for (const r of await source.resolve(rows)) {
+          const row = r.row;
+          if ('skip' in r) {
+            if (r.skip === 'no-address') skippedNoAddress += 1;
+            else skippedInvalidAddress += 1;
+            report('skipped', `  skipped ${label(row)}: ${r.reason}`);
             continue;
           }
-          const to = singleAddress(row.contact_email);
-          if (!to) {
-            skippedInvalidAddress += 1;
-            report('skipped', `  skipped ${label(row)}: invalid address in contact_email`);
-            continue;
-          }
-          const message = caseMessage(ctx, row, to);
+          const to = r.to;
+          const message = source.message(row, to);
           if (dryRun) await preview(row, to, message);
           else page.push({ row, to, message });
         }

@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
 import { auditMany } from '../../db/audit.js';
 import { moveCaseStatus, normalKey, selectCasesAtStatus, statusesOf, takeStatusMoveBatch, type CaseKey, type CaseStatusRow } from '../../db/case-status.js';
 import { mapped } from '../../db/schema.js';
-import { UsageError } from '../../errors.js';
+import { ConfigError, UsageError } from '../../errors.js';
 import { formatUtc, plural } from '../../output.js';
 import type { JobContext, JobResult } from '../../runner/types.js';
 
@@ -105,6 +105,9 @@ type Paged = CaseStatusRow & { id: number };
 /** The whole job: select in keyset batches, move each batch in one transaction, report. */
 export async function runStatusMove(ctx: JobContext, options: StatusMoveOptions): Promise<JobResult> {
   const { out, dryRun } = ctx;
+  const rule = mapped(ctx.db, 'cases').statusRelease;
+  // Under a status release rule the status is a word ('completed', 'hold'); these jobs move integers.
+  if (rule) throw new ConfigError(`the ${ctx.schema.profile.name} profile's case statuses are words (${rule.status}, …): the integer status jobs have nothing to work on`, 'do not schedule this job under this profile');
   const valid = validateStatusMove(options);
   const keys = caseKeys(ctx.db, valid.ids);
   const target = valid.from === undefined ? `to ${valid.to}` : `from ${valid.from} to ${valid.to}`;

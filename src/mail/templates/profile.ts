@@ -8,13 +8,13 @@ import { compileCaseNotification } from './case-notification.js';
 import { compileDeletionWarning } from './deletion-warning.js';
 import { TemplateError, type CompiledTemplate, type MailTemplate } from './template.js';
 
-const KINDS: Record<keyof ProfileTemplates, (name: string, t: MailTemplate) => CompiledTemplate> = {
+const KINDS: Record<keyof ProfileTemplates, (name: string, t: MailTemplate, extra?: readonly string[]) => CompiledTemplate> = {
   'case-notification': compileCaseNotification,
   'deletion-warning': compileDeletionWarning,
 };
 
 /** Check a profile file's `templates` value; returns it as the profile keeps it. */
-export function checkProfileTemplates(source: string, value: unknown): ProfileTemplates {
+export function checkProfileTemplates(source: string, value: unknown, extraFields: readonly string[] = []): ProfileTemplates {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TemplateError(`${source}: templates: must be a mapping of mail kinds (${Object.keys(KINDS).join(', ')}) to templates`);
   }
@@ -27,10 +27,16 @@ export function checkProfileTemplates(source: string, value: unknown): ProfileTe
     for (const k of Object.keys(t)) {
       if (!['subject', 'text', 'html'].includes(k)) throw new TemplateError(`${source}: templates.${kind}.${k}: unknown key (known: subject, text, html)`);
     }
-    compile(`${source}: templates.${kind}`, t as unknown as MailTemplate);
+    compile(`${source}: templates.${kind}`, t as unknown as MailTemplate, extraFields);
     out[kind as keyof ProfileTemplates] = { subject: t.subject as string, text: t.text as string, html: t.html as string };
   }
   return out;
+}
+
+/** The fields a profile's status release rule adds to its templates: its computed fields and the recipients. */
+export function profileFields(profile: Profile): string[] {
+  const rule = profile.cases?.statusRelease;
+  return rule ? [...Object.keys(rule.fields), 'recipients'] : [];
 }
 
 const compiled = new WeakMap<Profile, Map<string, CompiledTemplate | undefined>>();
@@ -41,7 +47,7 @@ export function profileTemplate(profile: Profile, kind: keyof ProfileTemplates):
   if (!byKind) compiled.set(profile, (byKind = new Map()));
   if (!byKind.has(kind)) {
     const t = profile.templates[kind];
-    byKind.set(kind, t ? KINDS[kind](`profile ${profile.name}: templates.${kind}`, t) : undefined);
+    byKind.set(kind, t ? KINDS[kind](`profile ${profile.name}: templates.${kind}`, t, profileFields(profile)) : undefined);
   }
   return byKind.get(kind);
 }
