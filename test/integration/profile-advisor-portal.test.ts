@@ -161,6 +161,12 @@ forEachDatabase('advisor-portal profile: release', (db) => {
     const moves = await runCli(['weekly-paid-update', '--now', NOW], env);
     assert.equal(moves.code, 78, moves.stdout + moves.stderr);
     assert.match(moves.stderr, /case statuses are words/);
+    // The status rule's queries carry no shard predicate: --shard is refused, never ignored.
+    for (const job of ['release-scheduled-cases', 'send-scheduled-emails']) {
+      const sharded = await runCli([job, '--shard', '0/2', '--now', NOW], env);
+      assert.equal(sharded.code, 64, sharded.stdout + sharded.stderr);
+      assert.match(sharded.stderr, /--shard is not supported under the advisor-portal profile/);
+    }
     await knex.schema.renameTable('accounts_memberdelegate', 'accounts_memberdelegate_old');
     try {
       const broken = await runCli(['doctor'], env);

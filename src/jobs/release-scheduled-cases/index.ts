@@ -19,7 +19,7 @@ import {
 import { holdEnd } from '../../db/case-holds.js';
 import { getBooleanSetting, getSetting } from '../../db/settings.js';
 import { fromDbDay } from '../../db/time.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, UsageError } from '../../errors.js';
 import { formatUtc, plural, type Output } from '../../output.js';
 import { eachListedRow } from '../../runner/batches.js';
 import type { JobHandler } from '../../runner/types.js';
@@ -55,7 +55,11 @@ function holdText(row: CaseReleaseRow): string {
 
 const releaseScheduledCases: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect, today } = ctx;
-  if (ctx.schema.profile.cases?.statusRelease) return releaseByStatusRule(ctx);
+  if (ctx.schema.profile.cases?.statusRelease) {
+    // The status rule pages by its own query, which carries no shard predicate: refuse, never ignore.
+    if (ctx.shard) throw new UsageError(`--shard is not supported under the ${ctx.schema.profile.name} profile's status release rule`, 'run it without --shard');
+    return releaseByStatusRule(ctx);
+  }
   casesWithReleaseColumns(db);
   out.line(ctx.startLine('scheduled case release'));
 

@@ -18,7 +18,7 @@ import { audit, auditMany, type AuditEntry } from '../../db/audit.js';
 import { markCaseEmailSent, markCaseEmailsSent } from '../../db/case-emails.js';
 import { emailSwitchOff, ontimeSource, statusRuleSource, type MailCase } from './sources.js';
 import { fromDbDay, fromDbInstant } from '../../db/time.js';
-import { refusedRowError } from '../../errors.js';
+import { refusedRowError, UsageError } from '../../errors.js';
 import { formatUtc, plural } from '../../output.js';
 import type { Mailer, OutboxRow, OutgoingMessage } from '../../mail/mailer.js';
 import { CappedLines, countOutcome, newMailTally, previewDelivery, PROBLEM_LINES_CAP, unreachableExitCode } from '../../mail/outcomes.js';
@@ -46,6 +46,8 @@ interface Pending {
 const sendScheduledEmails: JobHandler = async (ctx) => {
   const { out, dryRun, db, dialect } = ctx;
   const byStatus = Boolean(ctx.schema.profile.cases?.statusRelease);
+  // The status rule's sweep carries no shard predicate: refuse, never ignore.
+  if (byStatus && ctx.shard) throw new UsageError(`--shard is not supported under the ${ctx.schema.profile.name} profile's status release rule`, 'run it without --shard');
   if (!byStatus) casesWithReleaseColumns(db);
   const source = byStatus ? statusRuleSource(ctx) : ontimeSource(ctx);
   const mail = newMailTally();
