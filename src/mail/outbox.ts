@@ -31,6 +31,7 @@ import {
   requeueFailedOutbox,
   type NewOutboxRow,
 } from '../db/outbox.js';
+import { transactionOf } from '../db/transaction.js';
 import { redact, refusedRowError } from '../errors.js';
 import type {
   AcceptedMessage,
@@ -316,7 +317,7 @@ export class OutboxMailer implements Mailer {
   ): Promise<Array<string | undefined>> {
     const { db, dialect } = this.init;
     const commit = (part: AcceptedMessage[], record: boolean) =>
-      db.transaction(async (trx) => {
+      transactionOf(db, dialect, async (trx) => {
         await markOutboxSentMany(trx, dialect, part.map((a) => ({ id: a.row.id, sentAt: a.sentAt })));
         if (record) await onSent?.(trx, part);
       });

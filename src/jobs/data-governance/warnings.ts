@@ -6,6 +6,7 @@
 import { singleAddress } from '../../mail/address.js';
 import type { Knex } from 'knex';
 import { audit } from '../../db/audit.js';
+import { transactionOf } from '../../db/transaction.js';
 import { recordWarning, stillWarnable, warningCandidates, type WarningCandidate, type WarningDays } from '../../db/surveys/index.js';
 import { DAY_MS, fromDbInstant } from '../../db/time.js';
 import { describeError, OntimeError, refusedRowError } from '../../errors.js';
@@ -176,7 +177,7 @@ async function sendOne(
     case 'already-sent':
       // Accepted by the server in an earlier run whose record is missing: record it, do not resend.
       try {
-        await ctx.db.transaction((trx) => record(trx, ctx.now));
+        await transactionOf(ctx.db, ctx.dialect, (trx) => record(trx, ctx.now));
       } catch (err) {
         return refused(err, unrecorded);
       }

@@ -19,6 +19,7 @@ import { markCaseEmailSent, markCaseEmailsSent } from '../../db/case-emails.js';
 import { emailSwitchOff, ontimeSource, statusRuleSource, type MailCase } from './sources.js';
 import { fromDbDay, fromDbInstant } from '../../db/time.js';
 import { refusedRowError, UsageError } from '../../errors.js';
+import { transactionOf } from '../../db/transaction.js';
 import { formatUtc, plural } from '../../output.js';
 import type { Mailer, OutboxRow, OutgoingMessage } from '../../mail/mailer.js';
 import { CappedLines, countOutcome, newMailTally, previewDelivery, PROBLEM_LINES_CAP, unreachableExitCode } from '../../mail/outcomes.js';
@@ -186,7 +187,7 @@ const sendScheduledEmails: JobHandler = async (ctx) => {
             // than send it twice.
             const sentAt = fromDbInstant(outboxRow.sent_at) ?? ctx.now;
             try {
-              await db.transaction(async (trx) => {
+              await transactionOf(db, dialect, async (trx) => {
                 const changed = await markCaseEmailSent(trx, dialect, row.id, sentAt);
                 if (changed > 0) {
                   await audit(trx, ctx, auditEntry(item, outboxRow, sentAt, { recordedFromOutbox: true }));
