@@ -101,11 +101,18 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
       // A page's time is its select plus its handling; the checkpoint and the test seam between
       // them are not the page's work and are left out.
       const selectStarted = performance.now();
-      const rows = await spec.select(afterId, size);
+      const got = await spec.select(afterId, size);
       const selectMs = performance.now() - selectStarted;
-      if (rows.length === 0) break;
-      for (const row of rows) afterId = Math.max(afterId, Number(row.id));
-      await env.afterSelect(label, rows.map((r) => Number(r.id)));
+      // A TakenBatch: rows a take() already changed, counted in the database (no ids to show).
+      const rows = Array.isArray(got) ? got : [];
+      const count = Array.isArray(got) ? got.length : got.count;
+      if (count === 0) break;
+      if (Array.isArray(got)) {
+        for (const row of rows) afterId = Math.max(afterId, Number(row.id));
+        await env.afterSelect(label, rows.map((r) => Number(r.id)));
+      } else {
+        afterId = Math.max(afterId, got.lastId);
+      }
       if (!spec.checkpointFirst) await env.checkpoint();
       let counted = 0;
       let limitReached = false;
@@ -124,12 +131,12 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
         },
       };
       const started = performance.now();
-      const outcome = await spec.handle(rows, page);
-      env.pageDone(rows.length, selectMs + performance.now() - started);
-      if (!spec.countsItself) page.take(rows.length);
+      const outcome = await spec.handle(rows, page, count);
+      env.pageDone(count, selectMs + performance.now() - started);
+      if (!spec.countsItself) page.take(count);
       batches += 1;
       items += counted;
-      if (batches > 1 || rows.length === size) env.out.progress(`${label}: ${groupDigits(items)} items in ${batches} batches`);
+      if (batches > 1 || count === size) env.out.progress(`${label}: ${groupDigits(items)} items in ${batches} batches`);
       if (limitReached) {
         limited = true;
         break;
@@ -137,7 +144,7 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
       if (outcome === 'stop') break;
       // A short page is the last one, unless the statement that filled it also changed rows:
       // then only an empty page says "done" (rows it passed over were simply not returned).
-      if (rows.length < size && !spec.endsOnEmptyPage) break;
+      if (count < size && !spec.endsOnEmptyPage) break;
     }
   } finally {
     env.out.clearProgress();
@@ -202,8 +209,8 @@ export function eachBatch<Row extends { id: number }>(outer: PageEnvironment, sp
           return rows;
         }
       },
-      handle: async (rows, page) => {
-        page.take(rows.length - refused);
+      handle: async (_rows, page, count) => {
+        page.take(count - refused);
       },
     });
   }
