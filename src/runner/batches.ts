@@ -49,9 +49,10 @@ export function fixedPageSize(size: number): Pick<PageEnvironment, 'nextPageSize
 /**
  * Bounds of `--batch-size auto`. The upper bound is the smaller of 100,000 and the largest fixed
  * --batch-size (LIMITS.batchSize): a batch's ids are bound in one statement, and that cap keeps
- * every statement under the databases' bound-parameter limits.
+ * every statement under the databases' bound-parameter limits; `unboundedMax` is the bound of a
+ * take() that binds no ids and keeps no rows (BatchSpec.takeUnbounded).
  */
-export const AUTO_BATCH = { start: 1000, min: 100, max: Math.min(100_000, LIMITS.batchSize) } as const;
+export const AUTO_BATCH = { start: 1000, min: 100, max: Math.min(100_000, LIMITS.batchSize), unboundedMax: 100_000 } as const;
 
 /**
  * `--batch-size auto`: each page sized so that handling it takes about `targetMs`. The estimate
@@ -204,7 +205,8 @@ export function eachBatch<Row extends { id: number }>(outer: PageEnvironment, sp
           return await env.transaction((trx) => take(trx, afterId, size));
         } catch (err) {
           if (rowError(err) === undefined) throw err;
-          const rows = await spec.select(afterId, size);
+          // Within the cap of a statement that binds each row's id (a takeMax page may be larger).
+          const rows = await spec.select(afterId, Math.min(size, LIMITS.batchSize));
           refused = await applyBatch(env, spec, rows);
           return rows;
         }

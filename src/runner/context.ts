@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { formatUtc, groupDigits, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import type { Mailer } from '../mail/mailer.js';
-import { adaptivePageSize, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
+import { adaptivePageSize, AUTO_BATCH, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
 import type { RunHooks } from './hooks.js';
 import type { Shard } from '../parse.js';
 import { RunInterrupted, type StopListener, type StopSignals } from './signals.js';
@@ -85,6 +85,7 @@ export class RunContext implements JobContext {
   private readonly pageSizes: Pick<PageEnvironment, 'nextPageSize' | 'pageDone'>;
   /** --batch-size auto (pages sized by their duration, unless a paging names its own size). */
   private readonly autoSized: boolean;
+  private readonly batchTimeMs: number;
   private progressReport?: () => Record<string, unknown>;
   /** The size the controller gave the page now being handled (recorded once it is done). */
   private pendingSize = 0;
@@ -112,6 +113,7 @@ export class RunContext implements JobContext {
     this.hooks = init.hooks;
     this.autoSized = init.batchSize === 'auto';
     this.shard = init.shard;
+    this.batchTimeMs = init.batchTimeMs;
     this.pageSizes = init.batchSize === 'auto' ? adaptivePageSize(init.batchTimeMs) : fixedPageSize(init.batchSize);
     this.left = init.limit ?? Number.POSITIVE_INFINITY;
     this.deadline = init.deadline;
@@ -163,6 +165,10 @@ export class RunContext implements JobContext {
   }
 
   eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals> {
+    // A take that neither binds ids nor keeps rows may grow past the bound-parameter cap.
+    if (spec.takeUnbounded && this.autoSized && !this.dryRun) {
+      return eachBatch(this.pageEnvironment(adaptivePageSize(this.batchTimeMs, { ...AUTO_BATCH, max: AUTO_BATCH.unboundedMax })), spec);
+    }
     return eachBatch(this.pageEnvironment(), spec);
   }
 

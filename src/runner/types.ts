@@ -27,6 +27,13 @@ export interface BatchSpec<Row extends { id: number }> {
    * sending every changed row back to node would cost more than changing it.
    */
   take?(trx: Knex.Transaction, afterId: number, size: number): Promise<Row[] | TakenBatch>;
+  /**
+   * take() binds no ids and keeps no rows (it returns a TakenBatch): under --batch-size auto its
+   * batches may grow to 100,000 rows, past the cap of select + apply (LIMITS.batchSize, which
+   * keeps bound parameters within the databases' limits). A refused batch falls back to select +
+   * apply within that cap.
+   */
+  takeUnbounded?: boolean;
 }
 
 /** What a take() changed, counted in the database: the rows and the highest id among them. */

@@ -111,7 +111,9 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
     preview: (rows) => add(tally(rows)),
     ...(counted
       ? {
-          // PostgreSQL without --verbose: the rows are counted by kind in the DELETE's statement.
+          // PostgreSQL without --verbose: the rows are counted by kind in the DELETE's statement,
+          // nothing per row comes back, so a batch may hold up to 100,000 rows.
+          takeUnbounded: true,
           async take(trx: Knex.Transaction, afterId: number, size: number) {
             const batch = await deleteExpiredProgressCounted(trx, ctx.dialect, ctx.now, staleBefore, afterId, size, kindOrder, ctx.shard);
             if (batch.count > 0) await recordCounted(trx, batch);
