@@ -169,12 +169,21 @@ export class RunContext implements JobContext {
     if (spec.takeUnbounded && this.autoSized && !this.dryRun) {
       return eachBatch(this.pageEnvironment(adaptivePageSize(this.batchTimeMs, { ...AUTO_BATCH, max: AUTO_BATCH.unboundedMax })), spec);
     }
-    return eachBatch(this.pageEnvironment(), spec);
+    return eachBatch(this.pageEnvironment(this.freshSizes()), spec);
   }
 
   eachPage<Row extends { id: number }>(spec: PageSpec<Row>): Promise<BatchTotals> {
-    const sizes = spec.autoSize !== undefined && this.autoSized ? fixedPageSize(spec.autoSize) : this.pageSizes;
+    const sizes = spec.autoSize !== undefined && this.autoSized ? fixedPageSize(spec.autoSize) : this.freshSizes();
     return eachPage(this.pageEnvironment(sizes), spec);
+  }
+
+  /**
+   * Under --batch-size auto, every paging starts its own estimate at the start size: the steps of
+   * one job cost differently per row (governance's soft deletion grew its pages to 5,000 surveys,
+   * and hard deletion, inheriting that size, ran 400–500 ms transactions; docs/performance.md).
+   */
+  private freshSizes(): Pick<PageEnvironment, 'nextPageSize' | 'pageDone'> {
+    return this.autoSized ? adaptivePageSize(this.batchTimeMs) : this.pageSizes;
   }
 
   reportProgress(summary: () => Record<string, unknown>): void {
