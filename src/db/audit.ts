@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import { toDbInstant } from './time.js';
-import { ownTables } from './schema.js';
+import { identFor, ownTables } from './schema.js';
 
 export interface AuditEntry {
   action: string;
@@ -43,6 +43,24 @@ export async function auditMany(trx: Knex | Knex.Transaction, source: AuditSourc
 }
 
 async function insertAudit(trx: Knex | Knex.Transaction, source: AuditSource, at: ReturnType<typeof toDbInstant>, entries: AuditEntry[]): Promise<void> {
+  if (source.dialect === 'postgres' && entries.length > 1) {
+    // The rows as one JSON parameter instead of seven bound parameters each: 1,000 rows in 10–28
+    // ms against 74–144 ms for the multi-row VALUES (knex compiling and pg parsing 7,000 values).
+    const rows = entries.map((e) => ({
+      action: e.action,
+      subject_type: e.subjectType,
+      subject_id: e.subjectId === null ? null : String(e.subjectId),
+      details: e.details ? JSON.stringify(e.details) : null,
+    }));
+    const q = identFor(trx);
+    await trx.raw(
+      `INSERT INTO ${q(ownTables(trx).auditLog)} (${['at', 'actor', 'action', 'subject_type', 'subject_id', 'details', 'run_id'].map(q).join(', ')})
+       SELECT ?::timestamptz, ?, x.action, x.subject_type, x.subject_id, x.details, ?::bigint
+       FROM json_to_recordset(?::json) AS x(action text, subject_type text, subject_id text, details text)`,
+      [at, source.actor, source.runId, JSON.stringify(rows)],
+    );
+    return;
+  }
   await trx(ownTables(trx).auditLog).insert(
     entries.map((e) => ({
       at,

@@ -49,9 +49,10 @@ export function fixedPageSize(size: number): Pick<PageEnvironment, 'nextPageSize
 /**
  * Bounds of `--batch-size auto`. The upper bound is the smaller of 100,000 and the largest fixed
  * --batch-size (LIMITS.batchSize): a batch's ids are bound in one statement, and that cap keeps
- * every statement under the databases' bound-parameter limits.
+ * every statement under the databases' bound-parameter limits; `unboundedMax` is the bound of a
+ * take() that binds no ids and keeps no rows (BatchSpec.takeUnbounded).
  */
-export const AUTO_BATCH = { start: 1000, min: 100, max: Math.min(100_000, LIMITS.batchSize) } as const;
+export const AUTO_BATCH = { start: 1000, min: 100, max: Math.min(100_000, LIMITS.batchSize), unboundedMax: 100_000 } as const;
 
 /**
  * `--batch-size auto`: each page sized so that handling it takes about `targetMs`. The estimate
@@ -101,11 +102,18 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
       // A page's time is its select plus its handling; the checkpoint and the test seam between
       // them are not the page's work and are left out.
       const selectStarted = performance.now();
-      const rows = await spec.select(afterId, size);
+      const got = await spec.select(afterId, size);
       const selectMs = performance.now() - selectStarted;
-      if (rows.length === 0) break;
-      for (const row of rows) afterId = Math.max(afterId, Number(row.id));
-      await env.afterSelect(label, rows.map((r) => Number(r.id)));
+      // A TakenBatch: rows a take() already changed, counted in the database (no ids to show).
+      const rows = Array.isArray(got) ? got : [];
+      const count = Array.isArray(got) ? got.length : got.count;
+      if (count === 0) break;
+      if (Array.isArray(got)) {
+        for (const row of rows) afterId = Math.max(afterId, Number(row.id));
+        await env.afterSelect(label, rows.map((r) => Number(r.id)));
+      } else {
+        afterId = Math.max(afterId, got.lastId);
+      }
       if (!spec.checkpointFirst) await env.checkpoint();
       let counted = 0;
       let limitReached = false;
@@ -124,12 +132,12 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
         },
       };
       const started = performance.now();
-      const outcome = await spec.handle(rows, page);
-      env.pageDone(rows.length, selectMs + performance.now() - started);
-      if (!spec.countsItself) page.take(rows.length);
+      const outcome = await spec.handle(rows, page, count);
+      env.pageDone(count, selectMs + performance.now() - started);
+      if (!spec.countsItself) page.take(count);
       batches += 1;
       items += counted;
-      if (batches > 1 || rows.length === size) env.out.progress(`${label}: ${groupDigits(items)} items in ${batches} batches`);
+      if (batches > 1 || count === size) env.out.progress(`${label}: ${groupDigits(items)} items in ${batches} batches`);
       if (limitReached) {
         limited = true;
         break;
@@ -137,7 +145,7 @@ export async function eachPage<Row extends { id: number }>(env: PageEnvironment,
       if (outcome === 'stop') break;
       // A short page is the last one, unless the statement that filled it also changed rows:
       // then only an empty page says "done" (rows it passed over were simply not returned).
-      if (rows.length < size && !spec.endsOnEmptyPage) break;
+      if (count < size && !spec.endsOnEmptyPage) break;
     }
   } finally {
     env.out.clearProgress();
@@ -197,13 +205,14 @@ export function eachBatch<Row extends { id: number }>(outer: PageEnvironment, sp
           return await env.transaction((trx) => take(trx, afterId, size));
         } catch (err) {
           if (rowError(err) === undefined) throw err;
-          const rows = await spec.select(afterId, size);
+          // Within the cap of a statement that binds each row's id (a takeMax page may be larger).
+          const rows = await spec.select(afterId, Math.min(size, LIMITS.batchSize));
           refused = await applyBatch(env, spec, rows);
           return rows;
         }
       },
-      handle: async (rows, page) => {
-        page.take(rows.length - refused);
+      handle: async (_rows, page, count) => {
+        page.take(count - refused);
       },
     });
   }

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { formatUtc, groupDigits, type Output } from '../output.js';
 import type { JobDefinition } from '../registry.js';
 import type { Mailer } from '../mail/mailer.js';
-import { adaptivePageSize, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
+import { adaptivePageSize, AUTO_BATCH, eachBatch, eachPage, fixedPageSize, type PageEnvironment } from './batches.js';
 import type { RunHooks } from './hooks.js';
 import type { Shard } from '../parse.js';
 import { RunInterrupted, type StopListener, type StopSignals } from './signals.js';
@@ -86,6 +86,7 @@ export class RunContext implements JobContext {
   private readonly pageSizes: Pick<PageEnvironment, 'nextPageSize' | 'pageDone'>;
   /** --batch-size auto (pages sized by their duration, unless a paging names its own size). */
   private readonly autoSized: boolean;
+  private readonly batchTimeMs: number;
   private progressReport?: () => Record<string, unknown>;
   /** The size the controller gave the page now being handled (recorded once it is done). */
   private pendingSize = 0;
@@ -113,6 +114,7 @@ export class RunContext implements JobContext {
     this.hooks = init.hooks;
     this.autoSized = init.batchSize === 'auto';
     this.shard = init.shard;
+    this.batchTimeMs = init.batchTimeMs;
     this.pageSizes = init.batchSize === 'auto' ? adaptivePageSize(init.batchTimeMs) : fixedPageSize(init.batchSize);
     this.left = init.limit ?? Number.POSITIVE_INFINITY;
     this.deadline = init.deadline;
@@ -164,12 +166,25 @@ export class RunContext implements JobContext {
   }
 
   eachBatch<Row extends { id: number }>(spec: BatchSpec<Row>): Promise<BatchTotals> {
-    return eachBatch(this.pageEnvironment(), spec);
+    // A take that neither binds ids nor keeps rows may grow past the bound-parameter cap.
+    if (spec.takeUnbounded && this.autoSized && !this.dryRun) {
+      return eachBatch(this.pageEnvironment(adaptivePageSize(this.batchTimeMs, { ...AUTO_BATCH, max: AUTO_BATCH.unboundedMax })), spec);
+    }
+    return eachBatch(this.pageEnvironment(this.freshSizes()), spec);
   }
 
   eachPage<Row extends { id: number }>(spec: PageSpec<Row>): Promise<BatchTotals> {
-    const sizes = spec.autoSize !== undefined && this.autoSized ? fixedPageSize(spec.autoSize) : this.pageSizes;
+    const sizes = spec.autoSize !== undefined && this.autoSized ? fixedPageSize(spec.autoSize) : this.freshSizes();
     return eachPage(this.pageEnvironment(sizes), spec);
+  }
+
+  /**
+   * Under --batch-size auto, every paging starts its own estimate at the start size: the steps of
+   * one job cost differently per row (governance's soft deletion grew its pages to 5,000 surveys,
+   * and hard deletion, inheriting that size, ran 400–500 ms transactions; docs/performance.md).
+   */
+  private freshSizes(): Pick<PageEnvironment, 'nextPageSize' | 'pageDone'> {
+    return this.autoSized ? adaptivePageSize(this.batchTimeMs) : this.pageSizes;
   }
 
   reportProgress(summary: () => Record<string, unknown>): void {

@@ -20,12 +20,26 @@ export interface BatchSpec<Row extends { id: number }> {
   /**
    * Real runs, instead of select + apply when given: pick and change the next batch (rows with
    * id > afterId, at most `size`) in one statement inside the batch's transaction — e.g. one
-   * `DELETE … WHERE id IN (SELECT … LIMIT n) AND <still due> RETURNING …` — and return exactly
-   * the rows changed. The next batch starts after the highest id returned; the loop ends at a
-   * batch that changes nothing. The dry run still uses select + preview, which must pick the same
-   * rows.
+   * `DELETE … WHERE id > a AND id <= b AND <still due> RETURNING …` — and return exactly the
+   * rows changed. The next batch starts after the highest id returned; the loop ends at a batch
+   * that changes nothing. The dry run still uses select + preview, which must pick the same rows.
+   * A take may return a TakenBatch instead: how many rows it changed and the highest id, when
+   * sending every changed row back to node would cost more than changing it.
    */
-  take?(trx: Knex.Transaction, afterId: number, size: number): Promise<Row[]>;
+  take?(trx: Knex.Transaction, afterId: number, size: number): Promise<Row[] | TakenBatch>;
+  /**
+   * take() binds no ids and keeps no rows (it returns a TakenBatch): under --batch-size auto its
+   * batches may grow to 100,000 rows, past the cap of select + apply (LIMITS.batchSize, which
+   * keeps bound parameters within the databases' limits). A refused batch falls back to select +
+   * apply within that cap.
+   */
+  takeUnbounded?: boolean;
+}
+
+/** What a take() changed, counted in the database: the rows and the highest id among them. */
+export interface TakenBatch {
+  count: number;
+  lastId: number;
 }
 
 /** One page being handled: its size, and --limit taken item by item. */
@@ -44,13 +58,16 @@ export interface Page {
 export interface PageSpec<Row extends { id: number }> {
   /** Shown in progress on a terminal, e.g. "sending scheduled emails". */
   label?: string;
-  /** Due rows with id > afterId, in ascending id order, at most `size` of them. */
-  select(afterId: number, size: number): Promise<Row[]>;
+  /**
+   * Due rows with id > afterId, in ascending id order, at most `size` of them; or, for a page a
+   * take() already changed in the database, only their count and highest id.
+   */
+  select(afterId: number, size: number): Promise<Row[] | TakenBatch>;
   /**
    * Handle one page, with no transaction around it (open short ones as needed). Return 'stop' to
-   * end paging after this page.
+   * end paging after this page. A page that select() reported as a TakenBatch comes as [].
    */
-  handle(rows: Row[], page: Page): Promise<void | 'stop'>;
+  handle(rows: Row[], page: Page, count: number): Promise<void | 'stop'>;
   /**
    * By default every row of a page counts as one item done. Set when the handler counts with
    * page.take() itself (rows it only skips then use no --limit).

@@ -13,7 +13,7 @@ import { analyze, type BenchDatabase } from '../../scripts/bench/database.js';
 import { seedCases, seedSurveys } from '../../scripts/bench/seed.js';
 import { releaseCases, selectDueForRelease, takeReleaseBatch, type ReleaseWindow } from '../../src/db/cases.js';
 import { moveCaseStatus, selectCasesAtStatus, takeStatusMoveBatch, type StatusMove } from '../../src/db/case-status.js';
-import { deleteExpiredProgressBatch, deleteExpiredProgressRange, selectExpiredProgress } from '../../src/db/progress.js';
+import { deleteExpiredProgressBatch, deleteExpiredProgressCounted, deleteExpiredProgressRange, selectExpiredProgress } from '../../src/db/progress.js';
 import { utcDay } from '../../src/db/time.js';
 import { forEachDatabase, type TestDatabase } from '../helpers/databases.js';
 
@@ -110,7 +110,11 @@ forEachDatabase('batch statement plans', (db) => {
     await assertNoFullScan(db(), 'survey_progress', 'select', await statementsOf(knex, (trx) => selectExpiredProgress(trx, dialect, NOW, STALE, AFTER, SIZE)));
     if (dialect !== 'mysql') {
       await assertNoFullScan(db(), 'survey_progress', 'range delete', await statementsOf(knex, (trx) => deleteExpiredProgressRange(trx, dialect, NOW, STALE, AFTER, SIZE)));
-    } else if (await isMariaDb()) {
+    }
+    if (dialect === 'postgres') {
+      const counted = await statementsOf(knex, (trx) => deleteExpiredProgressCounted(trx, dialect, NOW, STALE, AFTER, SIZE, ['user', 'session', 'token']));
+      await assertNoFullScan(db(), 'survey_progress', 'counted range delete', counted);
+    } else if (dialect === 'mysql' && (await isMariaDb())) {
       await assertNoFullScan(db(), 'survey_progress', 'ORDER BY id LIMIT n delete', await statementsOf(knex, (trx) => deleteExpiredProgressBatch(trx, dialect, NOW, STALE, AFTER, SIZE)));
     }
   });

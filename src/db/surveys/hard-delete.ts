@@ -114,6 +114,21 @@ export async function deleteChildrenOfSurveys(
     ]);
     return tally(rows);
   }
+  if (dialect === 'postgres') {
+    // The picked rows by physical address (a TID scan, no second walk of an index), counted per
+    // survey on the server: 2–3× faster than `id IN (SELECT … LIMIT n) RETURNING survey_id`
+    // with 10,000 rows sent back (docs/performance.md). A row updated meanwhile has moved: its old
+    // address no longer matches and it is left for the next statement.
+    const result = await trx.raw(
+      `WITH deleted AS (DELETE FROM ${t}
+        WHERE ctid = ANY(ARRAY(SELECT c.ctid FROM ${t} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable(trx, dialect, 'c.survey_id')} LIMIT ?))
+          AND ${hardDeletable(trx, dialect, `${t}.survey_id`)}
+        RETURNING survey_id)
+      SELECT survey_id, count(*) AS n FROM deleted GROUP BY survey_id`,
+      [...ids, cutoffDb, limit, cutoffDb],
+    );
+    return new Map((rawRows(result) as { survey_id: unknown; n: unknown }[]).map((r) => [Number(r.survey_id), Number(r.n)]));
+  }
   const result = await trx.raw(
     `DELETE FROM ${t}
       WHERE id IN (SELECT c.id FROM ${t} c WHERE c.survey_id IN (${inIds}) AND ${hardDeletable(trx, dialect, 'c.survey_id')} LIMIT ?)

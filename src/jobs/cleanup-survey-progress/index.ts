@@ -8,6 +8,8 @@ import {
   canDeleteReturning,
   deleteExpiredProgressBatch,
   deleteExpiredProgressRange,
+  deleteExpiredProgressCounted,
+  type CountedProgressBatch,
   expiredProgress,
   progressKind,
   progressColumns,
@@ -41,13 +43,19 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
   const staleBefore = new Date(ctx.now.getTime() - options.olderThanDays * DAY_MS);
   const kindOrder = rules.progressKindOrder;
   const counts: Record<ProgressKind, number> = { authenticated: 0, anonymous: 0, token: 0, unknown: 0 };
+  /** The rows of a batch by kind (listed under --verbose). */
   const tally = (rows: ProgressRow[]) => {
+    const kinds: Record<ProgressKind, number> = { authenticated: 0, anonymous: 0, token: 0, unknown: 0 };
     for (const row of rows) {
       const kind = progressKind(row, kindOrder);
-      counts[kind] += 1;
+      kinds[kind] += 1;
       // Built only when shown: no per-row strings for a run of millions.
       if (ctx.verbose) out.detail(`  progress ${row.id} (survey ${row.survey_id}, ${KIND_LABELS[kind]}): ${why(row)}`);
     }
+    return kinds;
+  };
+  const add = (kinds: Record<ProgressKind, number>) => {
+    for (const kind of Object.keys(counts) as ProgressKind[]) counts[kind] += kinds[kind];
   };
   const why = (row: ProgressRow) => {
     const expires = fromDbInstant(row.expires_at);
@@ -64,27 +72,28 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
       : `Expired: expires_at before now, or no expires_at and not updated for ${plural(options.olderThanDays, 'day')} (before ${formatUtc(staleBefore)})`,
   );
 
-  /** Record what a batch deleted in the batch's transaction; count it once that has committed. */
-  const recordDeleted = async (trx: Knex.Transaction, deletedRows: ProgressRow[]) => {
-    const batch: Record<ProgressKind, number> = { authenticated: 0, anonymous: 0, token: 0, unknown: 0 };
-    for (const row of deletedRows) batch[progressKind(row, kindOrder)] += 1;
+  /** Record what a batch deleted (counted by kind) in the batch's transaction; count it once that has committed. */
+  const recordCounted = async (trx: Knex.Transaction, batch: CountedProgressBatch) => {
     // A batch whose COMMIT fails (a deferred foreign key) deleted nothing: the run must not count it.
-    trx.executionPromise.then(() => tally(deletedRows), () => undefined);
+    trx.executionPromise.then(() => add(batch.kinds), () => undefined);
     await audit(trx, ctx, {
       action: 'survey_progress.deleted',
       subjectType: 'survey_progress',
       subjectId: null,
       details: {
-        deleted: deletedRows.length,
-        firstId: deletedRows[0]!.id,
-        lastId: deletedRows[deletedRows.length - 1]!.id,
-        authenticated: batch.authenticated,
-        anonymous: batch.anonymous,
-        token: batch.token,
+        deleted: batch.count,
+        firstId: batch.firstId,
+        lastId: batch.lastId,
+        authenticated: batch.kinds.authenticated,
+        anonymous: batch.kinds.anonymous,
+        token: batch.kinds.token,
         olderThanDays: options.olderThanDays,
       },
     });
   };
+  /** Count what a batch deleted and record it in the batch's transaction. */
+  const recordDeleted = (trx: Knex.Transaction, rows: ProgressRow[]) =>
+    recordCounted(trx, { count: rows.length, firstId: rows[0]!.id, lastId: rows[rows.length - 1]!.id, kinds: tally(rows) });
 
   // One statement per batch where the server can return what a DELETE removed: a primary-key
   // range on PostgreSQL and SQLite, `ORDER BY id LIMIT n` on MariaDB; otherwise (MySQL proper)
@@ -96,11 +105,23 @@ const cleanupSurveyProgress: JobHandler<CleanupOptions> = async (ctx, given) => 
       : (await canDeleteReturning(ctx.db, ctx.dialect))
         ? deleteExpiredProgressBatch
         : undefined;
+  const counted = !dryRun && !ctx.verbose && ctx.dialect === 'postgres';
   const totals = await ctx.eachBatch<ProgressRow>({
     label: 'deleting expired survey progress',
     select: (afterId, size) => selectExpiredProgress(ctx.db, ctx.dialect, ctx.now, staleBefore, afterId, size, ctx.shard),
-    preview: tally,
-    ...(deleteBatch
+    preview: (rows) => add(tally(rows)),
+    ...(counted
+      ? {
+          // PostgreSQL without --verbose: the rows are counted by kind in the DELETE's statement,
+          // nothing per row comes back, so a batch may hold up to 100,000 rows.
+          takeUnbounded: true,
+          async take(trx: Knex.Transaction, afterId: number, size: number) {
+            const batch = await deleteExpiredProgressCounted(trx, ctx.dialect, ctx.now, staleBefore, afterId, size, kindOrder, ctx.shard);
+            if (batch.count > 0) await recordCounted(trx, batch);
+            return { count: batch.count, lastId: batch.lastId };
+          },
+        }
+      : deleteBatch
       ? {
           async take(trx: Knex.Transaction, afterId: number, size: number) {
             const columns = ctx.verbose ? PROGRESS_COLUMNS : PROGRESS_KIND_COLUMNS;

@@ -27,6 +27,11 @@ class BatchChanged extends Error {}
 
 /** Child rows deleted per transaction, per survey in the batch: a page of 1000 → 10,000 rows. */
 const CHILD_ROWS_PER_SURVEY = 10;
+/**
+ * And never more than this many per transaction: a time-sized page of surveys can grow to 10,000,
+ * and 100,000 child rows in one transaction took close to a second (docs/performance.md).
+ */
+const CHILD_ROWS_PER_TRANSACTION = 10_000;
 
 export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, notes: SectionLines): Promise<void> {
   // deleted_at <= now - 30 days, or hard_deletion_date <= now under that rule (docs/profiles.md).
@@ -59,7 +64,7 @@ export async function hardDeleteDue(ctx: JobContext, tally: GovernanceTally, not
       if (free.length === 0) return;
       const { deleted, counts } = planFor
         ? await hardDeleteByGraph(ctx, planFor, ids, cutoff)
-        : await hardDeleteBatch(ctx, ids, cutoff, page.size * CHILD_ROWS_PER_SURVEY);
+        : await hardDeleteBatch(ctx, ids, cutoff, Math.min(page.size * CHILD_ROWS_PER_SURVEY, CHILD_ROWS_PER_TRANSACTION));
       tally.hard.count += deleted.size;
       page.take(deleted.size);
       for (const survey of free) {
