@@ -15,7 +15,6 @@
  * transport's concurrency in conversation plus SENT_GROUP_MAX accepted and waiting for their
  * commit, which bounds what a crash can repeat.
  */
-import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Dialect } from '../config.js';
 import {
@@ -43,6 +42,7 @@ import type {
   OutboxRow,
   OutgoingMessage,
 } from './mailer.js';
+import { newMessageId } from './message-id.js';
 import type { Transport } from './transport.js';
 
 export interface OutboxMailerInit {
@@ -52,17 +52,6 @@ export interface OutboxMailerInit {
   from: string;
   /** The clock for updated_at / sent_at: when things really happened, not the run's --now. */
   clock?: () => Date;
-}
-
-/** The domain of the From address, for Message-IDs: `"Ops" <ops@example.org>` → example.org. */
-export function messageIdDomain(from: string): string {
-  const m = /@([A-Za-z0-9.-]+)/.exec(from);
-  return m?.[1]?.toLowerCase() || 'localhost';
-}
-
-/** A fresh, globally unique Message-ID: `<ontime.<time>.<random>@<from domain>>`. */
-export function newMessageId(from: string): string {
-  return `<ontime.${Date.now().toString(36)}.${randomBytes(9).toString('hex')}@${messageIdDomain(from)}>`;
 }
 
 /**
